@@ -1,0 +1,95 @@
+import { Cluster, Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Connection roles (BullMQ's production guide):
+ * - `producer`: fails fast, so an HTTP request is answered 503 instead of hanging;
+ * - `worker`: waits through reconnects (`maxRetriesPerRequest: null`), for workers and for
+ *   blocking readers such as `XREAD BLOCK`.
+ */
+export type RedisRole = 'producer' | 'worker';
+
+export interface RedisSettings {
+  url: string;
+  cluster: boolean;
+}
+
+export interface CreateRedisOptions {
+  role: RedisRole;
+  /** Name shown by `CLIENT LIST`. */
+  connectionName?: string;
+  /** Connect on first command instead of at once; default false. */
+  lazyConnect?: boolean;
+}
+
+function optionsFor(role: RedisRole, name: string | undefined, lazyConnect: boolean) {
+  const base = {
+    lazyConnect,
+    connectTimeout: 5_000,
+    // Reconnect forever with a capped delay: a Redis restart must not need a manual step.
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    ...(name === undefined ? {} : { connectionName: name }),
+  };
+  return role === 'producer'
+    ? { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 as number | null }
+    : { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null as number | null };
+}
+
+/** One connection (or Cluster client) in the given role. The caller owns it and quits it. */
+export function createRedis(settings: RedisSettings, options: CreateRedisOptions): RedisClient {
+  const redisOptions = optionsFor(options.role, options.connectionName, options.lazyConnect ?? false);
+  if (settings.cluster) {
+    const seed = new URL(settings.url);
+    return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+      redisOptions: {
+        ...redisOptions,
+        ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+        ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      },
+      enableOfflineQueue: redisOptions.enableOfflineQueue,
+      lazyConnect: options.lazyConnect ?? false,
+      clusterRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+    });
+  }
+  return new Redis(settings.url, redisOptions);
+}
+
+/** Resolves once the client is ready; rejects after `timeoutMs`. */
+export async function waitForReady(client: RedisClient, timeoutMs = 5_000): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'wait') await client.connect().catch(() => undefined);
+  if ((client.status as string) === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+/** Quits politely, and disconnects if Redis does not answer within `timeoutMs`. */
+export async function quitRedis(client: RedisClient, timeoutMs = 2_000): Promise<void> {
+  if (client.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+    if ((client.status as string) !== 'end') client.disconnect();
+  }
+}
