@@ -15,12 +15,14 @@ export interface Keys {
   budgetWindow(account: string, windowMs: number): string;
   /** Real-time demand: a sorted set of waiters' deadlines, per account. */
   budgetDemand(account: string): string;
+  /** Bulk-lane grants within the shortest window (sorted set of timestamps), per account. */
+  budgetBulk(account: string): string;
   /** Cached contact ID of a customer identifier (phone, email, srcID). */
   contact(account: string, identifier: string): string;
   /** Hash of the last attributes applied to a contact, and their version. */
   attributes(account: string, contactId: string): string;
-  /** Points applied by a sale, read by its void. */
-  saleApplied(account: string, saleKey: string): string;
+  /** One attribute sync per customer at a time. */
+  attributesLock(account: string, identifier: string): string;
   /** Backfill checkpoint of one file identity. */
   backfillCheckpoint(fileId: string): string;
   /** Counters kept for the demo summary and metrics (per queue). */
@@ -36,9 +38,10 @@ export function createKeys(prefix: string): Keys {
     budget: (account) => k('budget', account),
     budgetWindow: (account, windowMs) => k('budget', account, 'w', String(windowMs)),
     budgetDemand: (account) => k('budget', account, 'demand'),
+    budgetBulk: (account) => k('budget', account, 'bulk'),
     contact: (account, identifier) => k('contact', account, identifier),
     attributes: (account, contactId) => k('attrs', account, contactId),
-    saleApplied: (account, saleKey) => k('sale', account, saleKey),
+    attributesLock: (account, identifier) => k('attrs', account, identifier, 'lock'),
     backfillCheckpoint: (fileId) => k('backfill', 'checkpoint', fileId),
     counters: (queue) => k('counters', queue),
   };

@@ -176,7 +176,7 @@ export interface AiqClient {
 
 /** Observes every HTTP exchange (metrics, budget accounting). */
 export interface RequestObserver {
-  (event: { route: RouteName; method: string; status: number | 'network_error'; durationMs: number }): void;
+  (event: { route: RouteName; method: string; status: number | 'network_error'; durationMs: number; retryAfterMs?: number | undefined }): void;
 }
 
 export interface CreateAiqClientOptions {

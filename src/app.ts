@@ -1,0 +1,160 @@
+import type { JobsOptions } from 'bullmq';
+import { JOB_QUEUES, type JobQueueName } from './jobs/registry.ts';
+import type { JobSettings } from './jobs/types.ts';
+import type { Config } from './lib/config.ts';
+import { createEventStream, type EventStream } from './lib/events.ts';
+import { createKeys, type Keys } from './lib/keys.ts';
+import { createLedger, type Ledger } from './lib/ledger.ts';
+import type { Logger } from './lib/logger.ts';
+import { createQueues, type Queues } from './lib/queues.ts';
+import { createRedis, quitRedis, waitForReady, type RedisClient } from './lib/redis.ts';
+import { redactUrl } from './lib/redis-locator.ts';
+import { RedisUnavailableError } from './lib/errors.ts';
+import { createProducer, type Producer } from './producers/producer.ts';
+import { createAccounts, type Account } from './workers/accounts.ts';
+import type { JobObserver } from './workers/run-job.ts';
+import { createWorkerPool, type WorkerPool } from './workers/worker-pool.ts';
+import type { RequestObserver } from './lib/aiq/types.ts';
+import type { Lane } from './jobs/types.ts';
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Queues whose workers run in this process; none when omitted. */
+  workerQueues?: readonly JobQueueName[];
+  /** Tuning that tests shorten; production keeps the defaults. */
+  tuning?: {
+    lockDurationMs?: number;
+    stalledIntervalMs?: number;
+    watchdogIntervalMs?: number;
+    watchdogStuckMs?: number;
+    leaseMs?: number;
+    contactRetry?: { minMs: number; maxMs: number };
+    jobOptions?: Partial<Record<JobQueueName, JobsOptions>>;
+  };
+  observers?: { jobs?: JobObserver; requests?: RequestObserver; budgetWait?: (account: string, lane: Lane, waitMs: number) => void };
+}
+
+export interface App {
+  config: Readonly<Config>;
+  keys: Keys;
+  /** Fail-fast connection (producers, HTTP). */
+  redis: RedisClient;
+  /** Patient connection (workers, budget, ledger on the worker side). */
+  workerRedis: RedisClient;
+  queues: Queues;
+  ledger: Ledger;
+  events: EventStream;
+  producer: Producer;
+  accounts: Map<string, Account>;
+  workers: WorkerPool | undefined;
+  start(): Promise<void>;
+  /** Idempotent; closes everything this app created, in reverse order, within the shutdown deadline. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+/** The composition root: builds everything from the configuration. */
+export function createApp(options: AppOptions): App {
+  const { config, logger } = options;
+  const tuning = options.tuning ?? {};
+  const keys = createKeys(config.redis.prefix);
+  const redis = createRedis(config.redis, { role: 'producer', connectionName: 'aiq-sync:producer' });
+  const workerRedis = createRedis(config.redis, { role: 'worker', connectionName: 'aiq-sync:worker' });
+  redis.on('error', (err) => logger.debug({ err }, 'redis (producer) connection error'));
+  workerRedis.on('error', (err) => logger.debug({ err }, 'redis (worker) connection error'));
+
+  const { queues, close: closeQueues } = createQueues({ connection: redis, prefix: config.redis.prefix, logger });
+  const ttlMs = Math.round(config.ledger.ttlDays * 86_400_000);
+  const ledger = createLedger({ redis, keys, ttlMs, eventsMaxLen: config.events.maxLen });
+  const workerLedger = createLedger({ redis: workerRedis, keys, ttlMs, eventsMaxLen: config.events.maxLen });
+  const events = createEventStream({ redis: workerRedis, keys, maxLen: config.events.maxLen });
+  const producer = createProducer({ queues, ledger, ...(tuning.jobOptions ? { jobOptions: tuning.jobOptions } : {}) });
+  const { accounts, close: closeAccounts } = createAccounts({
+    config,
+    redis: workerRedis,
+    keys,
+    logger,
+    ...(options.observers?.requests ? { onResponse: options.observers.requests } : {}),
+    ...(options.observers?.budgetWait ? { onBudgetWait: options.observers.budgetWait } : {}),
+  });
+
+  const settings: JobSettings = {
+    pointsPerDollar: config.points.perDollar,
+    contactNotFound: config.contacts.notFound,
+    waitLimitMs: Math.round(config.contacts.retryHours * 3_600_000),
+    leaseMs: tuning.leaseMs ?? 15_000,
+    ...(tuning.contactRetry ? { contactRetry: tuning.contactRetry } : {}),
+  };
+  const workerQueues = (options.workerQueues ?? []).filter((q) => JOB_QUEUES.includes(q));
+  const workers =
+    workerQueues.length === 0
+      ? undefined
+      : createWorkerPool({
+          queues: workerQueues,
+          connection: workerRedis,
+          prefix: config.redis.prefix,
+          concurrency: config.worker.concurrency,
+          shutdownTimeoutMs: config.worker.shutdownTimeoutMs,
+          ...(tuning.lockDurationMs === undefined ? {} : { lockDurationMs: tuning.lockDurationMs }),
+          ...(tuning.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: tuning.stalledIntervalMs }),
+          ...(tuning.watchdogIntervalMs === undefined ? {} : { watchdogIntervalMs: tuning.watchdogIntervalMs }),
+          ...(tuning.watchdogStuckMs === undefined ? {} : { watchdogStuckMs: tuning.watchdogStuckMs }),
+          queueHandles: queues,
+          logger,
+          deps: {
+            ledger: workerLedger,
+            events,
+            redis: workerRedis,
+            keys,
+            settings,
+            log: logger,
+            accounts,
+            requestContact: async (customer, source, account) => {
+              await producer.enqueueContact({ customer, source, account, loyalty: true, smsOptIn: false });
+            },
+            ...(options.observers?.jobs ? { observer: options.observers.jobs } : {}),
+          },
+        });
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    keys,
+    redis,
+    workerRedis,
+    queues,
+    ledger,
+    events,
+    producer,
+    accounts,
+    workers,
+    async start() {
+      try {
+        await waitForReady(redis, 10_000);
+      } catch (err) {
+        throw new RedisUnavailableError(`Redis at ${redactUrl(config.redis.url)} is not reachable`, { cause: err });
+      }
+      workers?.start();
+    },
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const steps: Array<[string, () => Promise<void>]> = [
+          ['workers', async () => workers?.close(closeOptions)],
+          ['queues', closeQueues],
+          ['http dispatchers', closeAccounts],
+          ['redis (worker)', () => quitRedis(workerRedis)],
+          ['redis (producer)', () => quitRedis(redis)],
+        ];
+        for (const [name, step] of steps) {
+          try {
+            await step();
+          } catch (err) {
+            logger.warn({ err, step: name }, 'close step failed; continuing');
+          }
+        }
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

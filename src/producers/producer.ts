@@ -1,0 +1,130 @@
+import type { JobsOptions } from 'bullmq';
+import { JOBS, type JobQueueName } from '../jobs/registry.ts';
+import { PayloadInvalidError, RedisUnavailableError } from '../lib/errors.ts';
+import { attributesKey, contactKey, jobIdFor, optInKey, posKey, type IdempotencyKey } from '../lib/idempotency.ts';
+import type { Ledger } from '../lib/ledger.ts';
+import type { Queues } from '../lib/queues.ts';
+import {
+  attributeUpdateSchema,
+  newContactSchema,
+  optInSchema,
+  parseWith,
+  posTransactionSchema,
+  type AttributeUpdate,
+  type NewContactRequest,
+  type OptInRequest,
+  type PosTransaction,
+} from './schemas.ts';
+
+export interface EnqueueResult {
+  idempotencyKey: IdempotencyKey;
+  jobId: string;
+  status: 'queued' | 'duplicate';
+}
+
+export interface Producer {
+  /** Parsed transactions, all or none (the caller has validated the whole batch). */
+  enqueuePos(transactions: readonly PosTransaction[]): Promise<Array<EnqueueResult & { transactionId: string }>>;
+  enqueueOptIn(optIn: OptInRequest): Promise<EnqueueResult>;
+  enqueueAttributes(update: AttributeUpdate): Promise<EnqueueResult>;
+  /** Many attribute updates in one round trip (backfill). */
+  enqueueAttributesMany(updates: readonly AttributeUpdate[]): Promise<EnqueueResult[]>;
+  enqueueContact(contact: NewContactRequest): Promise<EnqueueResult>;
+}
+
+export interface CreateProducerOptions {
+  queues: Queues;
+  ledger: Ledger;
+  /** Extra BullMQ options per queue (tests shorten backoffs). */
+  jobOptions?: Partial<Record<JobQueueName, JobsOptions>>;
+}
+
+interface Item {
+  queue: JobQueueName;
+  key: IdempotencyKey;
+  data: unknown;
+}
+
+/** Re-validates with the job's own schema: a producer never enqueues what a worker would refuse. */
+function assertValid(schema: Parameters<typeof parseWith>[0], data: unknown): void {
+  const r = parseWith(schema, data);
+  if (!r.ok) throw new PayloadInvalidError(r.issues);
+}
+
+function isConnectionError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue|max retries per request/i.test(message);
+}
+
+/**
+ * Enqueues jobs under deterministic IDs derived from their idempotency keys.
+ *
+ * A key is `queued` the first time the ledger sees it and `duplicate` afterwards, for as long
+ * as the ledger remembers it (30 days by default), long after BullMQ removed the job. A key the
+ * ledger knows but whose job is gone before any worker touched it (the process died between
+ * the two writes) is enqueued again, so an accepted request is never lost.
+ */
+export function createProducer(options: CreateProducerOptions): Producer {
+  const { queues, ledger } = options;
+
+  async function enqueue(items: readonly Item[]): Promise<EnqueueResult[]> {
+    try {
+      const fresh = await ledger.acceptMany(items.map((i) => i.key));
+      const results: EnqueueResult[] = [];
+      const toAdd: Item[] = [];
+      for (const [index, item] of items.entries()) {
+        const jobId = jobIdFor(item.queue, item.key);
+        let status: EnqueueResult['status'] = 'duplicate';
+        if (fresh[index]) {
+          toAdd.push(item);
+          status = 'queued';
+        } else {
+          const entry = await ledger.get(item.key);
+          const touched = entry?.state !== undefined || entry?.terminal !== undefined;
+          if (!touched && !(await queues[item.queue].getJob(jobId))) {
+            toAdd.push(item);
+            status = 'queued';
+          }
+        }
+        results.push({ idempotencyKey: item.key, jobId, status });
+      }
+      const byQueue = new Map<JobQueueName, Item[]>();
+      for (const item of toAdd) byQueue.set(item.queue, [...(byQueue.get(item.queue) ?? []), item]);
+      for (const [queue, list] of byQueue) {
+        const opts: JobsOptions = { ...JOBS[queue].options, ...options.jobOptions?.[queue] };
+        await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: jobIdFor(queue, i.key) } })));
+      }
+      return results;
+    } catch (err) {
+      if (isConnectionError(err)) throw new RedisUnavailableError('Redis is unreachable: nothing was enqueued', { cause: err });
+      throw err;
+    }
+  }
+
+  return {
+    async enqueuePos(transactions) {
+      for (const t of transactions) assertValid(posTransactionSchema, t);
+      const results = await enqueue(transactions.map((t) => ({ queue: 'points', key: posKey(t), data: t })));
+      return results.map((r, i) => ({ transactionId: transactions[i]!.transactionId, ...r }));
+    },
+    async enqueueOptIn(o) {
+      assertValid(optInSchema, o);
+      const [r] = await enqueue([{ queue: 'optin', key: optInKey(o), data: o }]);
+      return r!;
+    },
+    async enqueueAttributes(u) {
+      assertValid(attributeUpdateSchema, u);
+      const [r] = await enqueue([{ queue: 'attributes', key: attributesKey(u), data: u }]);
+      return r!;
+    },
+    async enqueueAttributesMany(list) {
+      for (const u of list) assertValid(attributeUpdateSchema, u);
+      return enqueue(list.map((u) => ({ queue: 'attributes', key: attributesKey(u), data: u })));
+    },
+    async enqueueContact(c) {
+      assertValid(newContactSchema, c);
+      const [r] = await enqueue([{ queue: 'contacts', key: contactKey(c), data: c }]);
+      return r!;
+    },
+  };
+}
