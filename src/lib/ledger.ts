@@ -121,9 +121,15 @@ return 1`,
   },
   ledgerReopen: {
     numberOfKeys: 1,
+    // A dead attempt may have ended ambiguously: when any attempt ever claimed the key, the
+    // replay starts as 'pending' with an expired lease, so it reconciles before calling AIQ.
     lua: `if redis.call('HGET', KEYS[1], 'terminal') ~= 'job.dead' then return 0 end
-redis.call('HDEL', KEYS[1], 'terminal', 'owner')
-redis.call('HSET', KEYS[1], 'state', 'idle', 'leaseUntil', '0')
+redis.call('HDEL', KEYS[1], 'terminal', 'owner', 'error')
+if redis.call('HEXISTS', KEYS[1], 'firstAttemptAt') == 1 then
+  redis.call('HSET', KEYS[1], 'state', 'pending', 'leaseUntil', '0')
+else
+  redis.call('HSET', KEYS[1], 'state', 'idle', 'leaseUntil', '0')
+end
 return 1`,
   },
 } as const;

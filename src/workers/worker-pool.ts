@@ -134,6 +134,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
     },
     close(closeOptions = {}) {
+      if (closing && closeOptions.force) {
+        // A second signal during a graceful close: abort what still runs.
+        for (const s of slots.values()) s.worker.cancelAllJobs('forced shutdown');
+        void Promise.allSettled([...slots.values()].map((s) => s.worker.close(true)));
+        return closing;
+      }
       closing ??= (async () => {
         if (watchdog) clearInterval(watchdog);
         const workers = [...slots.values()].map((s) => s.worker);
