@@ -82,7 +82,7 @@ export function createApp(options: AppOptions): App {
     pointsPerDollar: config.points.perDollar,
     contactNotFound: config.contacts.notFound,
     waitLimitMs: Math.round(config.contacts.retryHours * 3_600_000),
-    leaseMs: tuning.leaseMs ?? 15_000,
+    leaseMs: tuning.leaseMs ?? config.ledger.leaseMs,
     ...(tuning.contactRetry ? { contactRetry: tuning.contactRetry } : {}),
   };
   const workerQueues = (options.workerQueues ?? []).filter((q) => JOB_QUEUES.includes(q));
@@ -95,9 +95,9 @@ export function createApp(options: AppOptions): App {
           prefix: config.redis.prefix,
           concurrency: config.worker.concurrency,
           shutdownTimeoutMs: config.worker.shutdownTimeoutMs,
-          ...(tuning.lockDurationMs === undefined ? {} : { lockDurationMs: tuning.lockDurationMs }),
-          ...(tuning.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: tuning.stalledIntervalMs }),
-          ...(tuning.watchdogIntervalMs === undefined ? {} : { watchdogIntervalMs: tuning.watchdogIntervalMs }),
+          lockDurationMs: tuning.lockDurationMs ?? config.worker.lockDurationMs,
+          stalledIntervalMs: tuning.stalledIntervalMs ?? config.worker.stalledIntervalMs,
+          watchdogIntervalMs: tuning.watchdogIntervalMs ?? config.worker.watchdogIntervalMs,
           ...(tuning.watchdogStuckMs === undefined ? {} : { watchdogStuckMs: tuning.watchdogStuckMs }),
           queueHandles: queues,
           logger,

@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { notYetAvailable } from './not-yet.ts';
+import { registerSimulator } from './simulator.ts';
+import { registerWorker } from './worker.ts';
+import { registerEnqueue } from './enqueue.ts';
+import { registerDlq } from './dlq.ts';
+import { registerEvents } from './events.ts';
 
 /** Builds the `aiq-sync` program: one file per command under src/cli. */
 export function createProgram(ctx: CliContext): Command {
@@ -16,17 +21,13 @@ export function createProgram(ctx: CliContext): Command {
     })
     .exitOverride();
 
-  program.command('worker').description('run the workers of every queue').option('--queues <list>', 'comma-separated queues (points,optin,attributes,contacts,backfill)').action(notYetAvailable(ctx, 'worker'));
+  registerWorker(program, ctx);
   program.command('ingress').description('run the HTTP ingress, /metrics, health and the dashboard').action(notYetAvailable(ctx, 'ingress'));
-  program.command('simulator').description('run the AIQ stand-in').action(notYetAvailable(ctx, 'simulator'));
-  program.command('enqueue').description('enqueue NDJSON from stdin: pos | optin | attributes').argument('<kind>').action(notYetAvailable(ctx, 'enqueue'));
+  registerSimulator(program, ctx);
+  registerEnqueue(program, ctx);
   program.command('demo').description('run the whole system against the simulator with sample traffic').action(notYetAvailable(ctx, 'demo'));
   program.command('backfill').description('stream a CSV or NDJSON export into attribute-sync jobs').argument('<file>').action(notYetAvailable(ctx, 'backfill'));
-  const dlq = program.command('dlq').description('inspect and redrive dead-lettered jobs');
-  dlq.command('list').description('list dead-lettered jobs').action(notYetAvailable(ctx, 'dlq list'));
-  dlq.command('replay').description('replay dead-lettered jobs').action(notYetAvailable(ctx, 'dlq replay'));
-  dlq.command('purge').description('remove dead-lettered jobs').action(notYetAvailable(ctx, 'dlq purge'));
-  const events = program.command('events').description('the result-event stream');
-  events.command('tail').description('follow the result-event stream').action(notYetAvailable(ctx, 'events tail'));
+  registerDlq(program, ctx);
+  registerEvents(program, ctx);
   return program;
 }

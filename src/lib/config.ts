@@ -131,10 +131,15 @@ export const ENV_SCHEMA = {
   WOOCOMMERCE_WEBHOOK_SECRET: z.string().min(8, 'at least 8 characters').optional(),
   SHOPIFY_SINGLE_OPT_IN_DOUBLE: flag.default(true),
   WOOCOMMERCE_CONSENT_FIELD: z.string().min(1).default('sms_opt_in'),
+  WOOCOMMERCE_DOUBLE_OPT_IN: flag.default(true),
   POINTS_PER_DOLLAR: numberIn(0, 1000).default(1),
   WORKER_CONCURRENCY: intIn(1, 1000).default(16),
   WORKER_METRICS_PORT: intIn(0, 65_535).optional(),
   WORKER_SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(30_000),
+  WORKER_LOCK_DURATION_MS: intIn(1_000, 600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: intIn(500, 600_000).optional(),
+  WORKER_WATCHDOG_INTERVAL_MS: intIn(0, 3_600_000).default(15_000),
+  IDEMPOTENCY_LEASE_MS: intIn(500, 600_000).default(15_000),
   CONTACT_NOT_FOUND: z.enum(['retry', 'create']).default('retry'),
   CONTACT_RETRY_HOURS: numberIn(0, 168).default(24),
   CONTACT_CACHE_TTL_S: intIn(1, 30 * 86_400).default(86_400),
@@ -189,15 +194,20 @@ export interface Config {
     woocommerceSecret: string | undefined;
     shopifySingleOptInDouble: boolean;
     woocommerceConsentField: string;
+    /** Whether WooCommerce consent asks AIQ for a double opt-in (a checkout checkbox is a single opt-in). */
+    woocommerceDoubleOptIn: boolean;
   };
   points: { perDollar: number };
   worker: {
     concurrency: number;
     metricsPort: number | undefined;
     shutdownTimeoutMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    watchdogIntervalMs: number;
   };
   contacts: { notFound: 'retry' | 'create'; retryHours: number; cacheTtlS: number };
-  ledger: { ttlDays: number };
+  ledger: { ttlDays: number; leaseMs: number };
   events: { maxLen: number };
   backfill: { cron: string | undefined; tz: string; source: string | undefined };
   logLevel: Env['LOG_LEVEL'];
@@ -325,19 +335,23 @@ export function loadConfig(env: Environment, options: LoadConfigOptions = {}): R
       woocommerceSecret: e.WOOCOMMERCE_WEBHOOK_SECRET,
       shopifySingleOptInDouble: e.SHOPIFY_SINGLE_OPT_IN_DOUBLE,
       woocommerceConsentField: e.WOOCOMMERCE_CONSENT_FIELD,
+      woocommerceDoubleOptIn: e.WOOCOMMERCE_DOUBLE_OPT_IN,
     },
     points: { perDollar: e.POINTS_PER_DOLLAR },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       metricsPort: e.WORKER_METRICS_PORT,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? Math.floor(e.WORKER_LOCK_DURATION_MS / 2),
+      watchdogIntervalMs: e.WORKER_WATCHDOG_INTERVAL_MS,
     },
     contacts: {
       notFound: e.CONTACT_NOT_FOUND,
       retryHours: e.CONTACT_RETRY_HOURS,
       cacheTtlS: e.CONTACT_CACHE_TTL_S,
     },
-    ledger: { ttlDays: e.IDEMPOTENCY_TTL_DAYS },
+    ledger: { ttlDays: e.IDEMPOTENCY_TTL_DAYS, leaseMs: e.IDEMPOTENCY_LEASE_MS },
     events: { maxLen: e.EVENTS_MAXLEN },
     backfill: { cron: e.BACKFILL_CRON, tz: e.BACKFILL_TZ, source: e.BACKFILL_SOURCE },
     logLevel: e.LOG_LEVEL,

@@ -72,10 +72,13 @@ export function createProducer(options: CreateProducerOptions): Producer {
       const fresh = await ledger.acceptMany(items.map((i) => i.key));
       const results: EnqueueResult[] = [];
       const toAdd: Item[] = [];
+      const inThisCall = new Set<string>();
       for (const [index, item] of items.entries()) {
         const jobId = jobIdFor(item.queue, item.key);
         let status: EnqueueResult['status'] = 'duplicate';
-        if (fresh[index]) {
+        if (inThisCall.has(item.key)) {
+          // The same key twice in one call: the first one counts.
+        } else if (fresh[index]) {
           toAdd.push(item);
           status = 'queued';
         } else {
@@ -86,6 +89,7 @@ export function createProducer(options: CreateProducerOptions): Producer {
             status = 'queued';
           }
         }
+        inThisCall.add(item.key);
         results.push({ idempotencyKey: item.key, jobId, status });
       }
       const byQueue = new Map<JobQueueName, Item[]>();

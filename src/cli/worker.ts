@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { createApp } from '../app.ts';
+import { JOB_QUEUES, type JobQueueName } from '../jobs/registry.ts';
+import { writeLine, type CliContext } from './context.ts';
+import { EXIT, createCliLogger, loadCliConfig, reportFailure, waitForSignal } from './runtime.ts';
+
+/** `--queues points,optin` → the queues, or an error naming the unknown ones. */
+export function parseQueueList(value: string | undefined): JobQueueName[] | string {
+  if (value === undefined) return [...JOB_QUEUES];
+  const names = value.split(',').map((q) => q.trim()).filter((q) => q.length > 0);
+  const unknown = names.filter((q) => !(JOB_QUEUES as string[]).includes(q));
+  if (unknown.length > 0 || names.length === 0) return `unknown queue(s) ${unknown.join(', ') || '(none given)'}; known: ${JOB_QUEUES.join(', ')}`;
+  return names as JobQueueName[];
+}
+
+export function registerWorker(program: Command, ctx: CliContext): void {
+  program
+    .command('worker')
+    .description('run the workers of every queue (SIGTERM: finish in-flight jobs, abort at WORKER_SHUTDOWN_TIMEOUT_MS; a second signal forces)')
+    .option('--queues <list>', `comma-separated queues (${JOB_QUEUES.join(',')})`)
+    .action(async (opts: { queues?: string }) => {
+      const queues = parseQueueList(opts.queues);
+      if (typeof queues === 'string') {
+        writeLine(ctx.stderr, `aiq-sync worker: --queues: ${queues}`);
+        ctx.setExitCode(EXIT.usage);
+        return;
+      }
+      const config = loadCliConfig(ctx, 'worker', ['worker']);
+      if (!config) return;
+      const logger = createCliLogger(ctx, config);
+      const app = createApp({ config, logger, workerQueues: queues });
+      const stop = waitForSignal(ctx, () => {
+        logger.warn('second signal: aborting in-flight jobs');
+        void app.close({ force: true });
+      });
+      try {
+        await app.start();
+      } catch (err) {
+        await app.close();
+        reportFailure(ctx, 'worker', err);
+        return;
+      }
+      logger.info({ queues, concurrency: config.worker.concurrency, accounts: Object.keys(config.aiq.accounts) }, 'workers started');
+      await stop;
+      logger.info('shutting down: finishing in-flight jobs');
+      await app.close();
+      logger.info('stopped');
+    });
+}
