@@ -46,7 +46,7 @@ async function handlePoints(t: PosTransaction, ctx: HandlerContext): Promise<Out
 
   const { client, resolver } = ctx.account;
   const note: string = ctx.key;
-  let contactID = plan.contactID ?? (await resolveContact(t.customer, ctx));
+  let contactID = plan.contactID ?? (await resolveContact(t.customer, ctx, t.source));
   for (let round = 0; ; round += 1) {
     const target = contactID;
     try {
