@@ -93,7 +93,7 @@ export interface CreateRateBudgetOptions {
   cooldownMaxMs?: number;
   /** Quiet time after a cool-down that restarts the consecutive count, ms. Default 30 000. */
   backoffResetMs?: number;
-  /** Pace multiplier per 429. Default 0.7. */
+  /** Pace multiplier per 429 (the recovery then stops at 90% of the pace that drew it). Default 0.7. */
   paceDecrease?: number;
   /** Lowest pace. Default 0.1. */
   paceMin?: number;

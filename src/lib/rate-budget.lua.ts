@@ -3,7 +3,7 @@
  * with `TIME`, so the clocks of the worker processes never matter, and runs atomically.
  *
  * Keys, always passed in KEYS (Cluster: they share the deployment prefix's hash tag):
- *   1 the account's hash: pace, paceAt, cooldownUntil, strikes, last429At, lastAt, keepUntil, seq
+ *   1 the account's hash: pace, ceiling, paceAt, cooldownUntil, strikes, last429At, lastAt, keepUntil, seq
  *   2 real-time demand: sorted set, member = budget instance, score = expiry (server ms)
  *   3 bulk grants within the shortest window: sorted set, score = grant time
  *   4.. one sorted set of grants per window, shortest window first
@@ -14,10 +14,20 @@
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function effectivePace(paceRaw, paceAtRaw, recoveryPerS)
+-- The pace recovers up to a ceiling (just below the pace that last drew a 429), and the
+-- ceiling itself relaxes toward 1 at a 25th of that speed, so a budget set too high settles
+-- below AIQ's real limit instead of probing it again every few seconds.
+local function effectiveCeiling(ceilingRaw, paceAtRaw, recoveryPerS)
+  local ceiling = tonumber(ceilingRaw) or 1
+  local paceAt = tonumber(paceAtRaw) or 0
+  if ceiling < 1 and now > paceAt then ceiling = math.min(1, ceiling + recoveryPerS / 25 * (now - paceAt) / 1000) end
+  return ceiling
+end
+local function effectivePace(paceRaw, paceAtRaw, recoveryPerS, ceilingRaw)
   local pace = tonumber(paceRaw) or 1
   local paceAt = tonumber(paceAtRaw) or 0
-  if pace < 1 and now > paceAt then pace = math.min(1, pace + recoveryPerS * (now - paceAt) / 1000) end
+  local ceiling = effectiveCeiling(ceilingRaw, paceAtRaw, recoveryPerS)
+  if pace < ceiling and now > paceAt then pace = math.min(ceiling, pace + recoveryPerS * (now - paceAt) / 1000) end
   return pace
 end
 `;
@@ -31,8 +41,8 @@ end
  */
 export const ACQUIRE_LUA = `${PRELUDE}
 local lane, demandId = ARGV[1], ARGV[2]
-local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'lastAt', 'keepUntil')
-local pace = effectivePace(st[1], st[2], tonumber(ARGV[7]))
+local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'lastAt', 'keepUntil', 'ceiling')
+local pace = effectivePace(st[1], st[2], tonumber(ARGV[7]), st[6])
 local interval = math.ceil(tonumber(ARGV[4]) / pace)
 local lastAt = tonumber(st[4])
 local wait = 0
@@ -112,20 +122,22 @@ return {1, now}
  * Returns {cooldownUntil, cooldownMs, pace (string), consecutive, counted (0/1)}.
  */
 export const REPORT_LUA = `${PRELUDE}
-local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'strikes', 'last429At')
+local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'strikes', 'last429At', 'ceiling')
 local recovery = tonumber(ARGV[8])
-local pace = effectivePace(st[1], st[2], recovery)
+local pace = effectivePace(st[1], st[2], recovery, st[6])
+local ceiling = effectiveCeiling(st[6], st[2], recovery)
 local cooldownUntil = tonumber(st[3]) or 0
 local strikes = tonumber(st[4]) or 0
 local last429At = tonumber(st[5]) or 0
 local retryAfter = tonumber(ARGV[1])
 local grantedAt = tonumber(ARGV[2])
-local counted = cooldownUntil <= now and not (grantedAt and grantedAt < last429At)
+local counted = cooldownUntil <= now and not (grantedAt and grantedAt <= last429At)
 if counted then
   if now - cooldownUntil > tonumber(ARGV[5]) then strikes = 0 end
   local ms = retryAfter or math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ strikes)
   strikes = strikes + 1
   cooldownUntil = now + math.ceil(ms)
+  ceiling = math.max(tonumber(ARGV[7]), pace * 0.9)
   pace = math.max(tonumber(ARGV[7]), pace * tonumber(ARGV[6]))
   last429At = now
 elseif retryAfter and now + retryAfter > cooldownUntil then
@@ -134,7 +146,7 @@ end
 -- Recovery starts when the cool-down ends: no traffic flows before, so there is no evidence.
 local paceAt = math.max(now, cooldownUntil)
 local keepUntil = paceAt + tonumber(ARGV[5]) + math.ceil((1 - pace) / recovery * 1000)
-redis.call('HSET', KEYS[1], 'pace', tostring(pace), 'paceAt', paceAt, 'cooldownUntil', cooldownUntil,
+redis.call('HSET', KEYS[1], 'pace', tostring(pace), 'ceiling', tostring(ceiling), 'paceAt', paceAt, 'cooldownUntil', cooldownUntil,
   'strikes', strikes, 'last429At', last429At, 'keepUntil', keepUntil)
 redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[9]), keepUntil - now))
 return {cooldownUntil, math.max(0, cooldownUntil - now), tostring(pace), strikes, counted and 1 or 0}
@@ -146,8 +158,8 @@ return {cooldownUntil, math.max(0, cooldownUntil - now), tostring(pace), strikes
  * grants per window...}.
  */
 export const STATE_LUA = `${PRELUDE}
-local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'strikes')
-local pace = effectivePace(st[1], st[2], tonumber(ARGV[1]))
+local st = redis.call('HMGET', KEYS[1], 'pace', 'paceAt', 'cooldownUntil', 'strikes', 'ceiling')
+local pace = effectivePace(st[1], st[2], tonumber(ARGV[1]), st[5])
 local out = {now, tostring(pace), tonumber(st[3]) or 0, tonumber(st[4]) or 0,
   redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
   redis.call('ZCOUNT', KEYS[3], '(' .. (now - tonumber(ARGV[2])), '+inf')}
