@@ -11,10 +11,9 @@ import { createRedis, quitRedis, waitForReady, type RedisClient } from './lib/re
 import { redactUrl } from './lib/redis-locator.ts';
 import { RedisUnavailableError } from './lib/errors.ts';
 import { createProducer, type Producer } from './producers/producer.ts';
-import { createAccounts, type Account } from './workers/accounts.ts';
+import { createAccounts, type Account, type AccountRequestObserver } from './workers/accounts.ts';
 import type { JobObserver } from './workers/run-job.ts';
 import { createWorkerPool, type WorkerPool } from './workers/worker-pool.ts';
-import type { RequestObserver } from './lib/aiq/types.ts';
 import type { Lane } from './jobs/types.ts';
 
 export interface AppOptions {
@@ -32,7 +31,16 @@ export interface AppOptions {
     contactRetry?: { minMs: number; maxMs: number };
     jobOptions?: Partial<Record<JobQueueName, JobsOptions>>;
   };
-  observers?: { jobs?: JobObserver; requests?: RequestObserver; budgetWait?: (account: string, lane: Lane, waitMs: number) => void };
+  observers?: AppObservers;
+}
+
+/** Hooks through which metrics watch the app; every one optional. */
+export interface AppObservers {
+  jobs?: JobObserver;
+  /** Every AIQ exchange; the second argument names the account (a plain RequestObserver fits too). */
+  requests?: AccountRequestObserver;
+  /** Each time a lane of an account's budget must sleep, with the wait in ms. */
+  budgetWait?: (account: string, lane: Lane, waitMs: number) => void;
 }
 
 export interface App {
@@ -83,6 +91,7 @@ export function createApp(options: AppOptions): App {
     contactNotFound: config.contacts.notFound,
     waitLimitMs: Math.round(config.contacts.retryHours * 3_600_000),
     leaseMs: tuning.leaseMs ?? config.ledger.leaseMs,
+    settleMs: config.aiq.timeoutMs + 1_000,
     ...(tuning.contactRetry ? { contactRetry: tuning.contactRetry } : {}),
   };
   const workerQueues = (options.workerQueues ?? []).filter((q) => JOB_QUEUES.includes(q));

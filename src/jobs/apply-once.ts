@@ -1,8 +1,17 @@
 import { AiqSyncError } from '../lib/errors.ts';
+import type { ReleaseMode } from '../lib/ledger.ts';
 import { RetryLater, type HandlerContext } from './types.ts';
 
 /** Error codes after which AIQ may have applied the request. */
 const MAY_HAVE_APPLIED = new Set(['AIQ_ERR_OUTCOME_UNKNOWN', 'AIQ_ERR_SERVER', 'AIQ_ERR_RESPONSE_INVALID', 'AIQ_ERR_ABORTED']);
+/** Of those, the ones where AIQ answered: the request is no longer in flight. */
+const ANSWERED = new Set(['AIQ_ERR_SERVER', 'AIQ_ERR_RESPONSE_INVALID']);
+
+/** How to leave a key after a failed call. */
+export function releaseModeFor(err: unknown, knownAbsent: boolean): ReleaseMode {
+  if (!mayHaveApplied(err)) return knownAbsent ? 'clear' : 'answered';
+  return err instanceof AiqSyncError && ANSWERED.has(err.code) ? 'answered' : 'ambiguous';
+}
 
 /** True when an error leaves it open whether AIQ applied the request. */
 export function mayHaveApplied(err: unknown): boolean {
@@ -33,7 +42,7 @@ export interface ApplyOnceSteps {
  */
 export async function applyOnce(ctx: HandlerContext, steps: ApplyOnceSteps): Promise<ApplyResult> {
   const { ledger, key, owner, settings } = ctx;
-  const claim = await ledger.claim(key, owner, settings.leaseMs);
+  const claim = await ledger.claim(key, owner, settings.leaseMs, settings.settleMs);
   if (claim.kind === 'terminal') return 'terminal';
   if (claim.kind === 'busy') throw new RetryLater(claim.leaseUntil + 50, 'another attempt holds this key');
 
@@ -47,14 +56,15 @@ export async function applyOnce(ctx: HandlerContext, steps: ApplyOnceSteps): Pro
   try {
     if (claim.kind === 'ambiguous') {
       ctx.log.info({ firstAttemptAt: claim.firstAttemptAt }, 'an earlier attempt may have applied this: reconciling');
-      if (await steps.reconcile(claim.firstAttemptAt)) return 'reconciled';
+      const found = await steps.reconcile(claim.firstAttemptAt);
+      ctx.onReconcile?.(found);
+      if (found) return 'reconciled';
       knownAbsent = true;
     }
     await steps.call();
     return 'applied';
   } catch (err) {
-    const mode = knownAbsent && !mayHaveApplied(err) ? 'clear' : 'ambiguous';
-    await ledger.release(key, owner, mode).catch((releaseErr: unknown) => {
+    await ledger.release(key, owner, releaseModeFor(err, knownAbsent)).catch((releaseErr: unknown) => {
       // The lease expires by itself; the next attempt then reconciles.
       ctx.log.warn({ err: releaseErr }, 'could not release the idempotency key');
     });

@@ -28,6 +28,8 @@ export interface JobSettings {
   waitLimitMs: number;
   /** How long an attempt holds an idempotency key without renewing it. */
   leaseMs: number;
+  /** How long a request may still reach AIQ after it was sent (the client timeout and a margin). */
+  settleMs: number;
   /** Overrides the contact-not-found schedule (tests shorten it). */
   contactRetry?: { minMs: number; maxMs: number };
 }
@@ -51,6 +53,8 @@ export interface HandlerContext {
   settings: JobSettings;
   /** Enqueues a `contacts` job for a customer AIQ does not know (CONTACT_NOT_FOUND=create). */
   requestContact(customer: Customer, source: string): Promise<void>;
+  /** Told the result of each reconciliation (metrics); absent when nobody observes. */
+  onReconcile?: (found: boolean) => void;
 }
 
 /** What a handler achieved: becomes the job's terminal result event. */

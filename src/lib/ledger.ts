@@ -22,6 +22,8 @@ export interface LedgerEntry {
   fields: Record<string, string>;
 }
 
+export type ReleaseMode = 'clear' | 'answered' | 'ambiguous';
+
 export type ClaimResult =
   | { kind: 'fresh'; firstAttemptAt: number }
   /** A previous attempt may have applied the effect: reconcile before calling. */
@@ -36,14 +38,21 @@ export interface Ledger {
   /** The same for many keys in one round trip, in order. */
   acceptMany(keys: readonly string[]): Promise<boolean[]>;
   get(key: string): Promise<LedgerEntry | null>;
-  claim(key: string, owner: string, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Takes the key for one attempt. `settleMs`: how long after an ambiguous attempt started its
+   * request may still reach AIQ; until then the key is `busy`, so the reconciliation that follows
+   * cannot miss a late application.
+   */
+  claim(key: string, owner: string, leaseMs: number, settleMs: number): Promise<ClaimResult>;
   /** Extends a held lease; false when it is no longer ours. */
   renew(key: string, owner: string, leaseMs: number): Promise<boolean>;
   /**
-   * Ends a held attempt without a terminal outcome: `clear` when nothing can have been applied,
-   * `ambiguous` when AIQ may have applied it (the next attempt reconciles at once).
+   * Ends a held attempt without a terminal outcome: `clear` when nothing can have been applied;
+   * `answered` when AIQ answered but may have applied it (5xx: the next attempt reconciles at
+   * once); `ambiguous` when the request may still be in flight (timeout, dropped connection:
+   * the next attempt reconciles once it has settled).
    */
-  release(key: string, owner: string, mode: 'clear' | 'ambiguous'): Promise<void>;
+  release(key: string, owner: string, mode: ReleaseMode): Promise<void>;
   /**
    * Records the terminal outcome and appends its result event atomically. Returns the event,
    * or null when the key was already terminal (nothing appended).
@@ -77,10 +86,13 @@ return 0`,
   ledgerClaim: {
     numberOfKeys: 1,
     lua: `${NOW}
-local h = redis.call('HMGET', KEYS[1], 'terminal', 'state', 'leaseUntil', 'owner', 'firstAttemptAt')
+local h = redis.call('HMGET', KEYS[1], 'terminal', 'state', 'leaseUntil', 'owner', 'firstAttemptAt', 'attemptStartedAt')
 if h[1] then return {'terminal', h[1]} end
 local lease = tonumber(h[3] or '0') or 0
 if h[2] == 'pending' and lease > now and h[4] ~= ARGV[1] then return {'busy', tostring(lease)} end
+-- An ambiguous attempt's request may still be in flight at AIQ: reconcile only once it has settled.
+local settled = (tonumber(h[6] or '0') or 0) + tonumber(ARGV[4])
+if h[2] == 'pending' and settled > now then return {'busy', tostring(settled)} end
 local first = h[5]
 if not first then first = tostring(now) redis.call('HSET', KEYS[1], 'firstAttemptAt', first) end
 redis.call('HSET', KEYS[1], 'state', 'pending', 'owner', ARGV[1], 'leaseUntil', tostring(now + tonumber(ARGV[2])), 'attemptStartedAt', tostring(now))
@@ -101,6 +113,7 @@ return 1`,
     lua: `local h = redis.call('HMGET', KEYS[1], 'state', 'owner')
 if h[1] ~= 'pending' or h[2] ~= ARGV[1] then return 0 end
 if ARGV[2] == 'clear' then redis.call('HSET', KEYS[1], 'state', 'idle', 'leaseUntil', '0')
+elseif ARGV[2] == 'answered' then redis.call('HSET', KEYS[1], 'leaseUntil', '0', 'attemptStartedAt', '0')
 else redis.call('HSET', KEYS[1], 'leaseUntil', '0') end
 redis.call('HDEL', KEYS[1], 'owner')
 return 1`,
@@ -184,8 +197,8 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
         fields: h,
       };
     },
-    async claim(key, owner, leaseMs) {
-      const [kind, a] = (await scripts.ledgerClaim(keys.ledger(key), owner, leaseMs, ttlMs)) as [string, string];
+    async claim(key, owner, leaseMs, settleMs) {
+      const [kind, a] = (await scripts.ledgerClaim(keys.ledger(key), owner, leaseMs, ttlMs, settleMs)) as [string, string];
       switch (kind) {
         case 'terminal':
           return { kind, terminal: a };

@@ -49,7 +49,7 @@ export async function startPipeline(options: StartPipelineOptions = {}): Promise
     AIQ_API_KEY: 'test-key',
     AIQ_UID: '1234',
     AIQ_RATE_LIMITS: '1000/s',
-    AIQ_TIMEOUT_MS: '2000',
+    AIQ_TIMEOUT_MS: '1500',
     WORKER_CONCURRENCY: '8',
     LOG_LEVEL: 'silent',
     ...options.env,

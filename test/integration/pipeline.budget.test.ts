@@ -63,7 +63,7 @@ describe('one rate budget per account', () => {
     await waitFor(() => pipeline!.sim.control.ledger().length >= 20, { message: 'bulk work saturates the budget' });
     const enqueuedAt = Date.now();
     const live = await pipeline.app.producer.enqueuePos(sales(ids, 10, 'rt'));
-    const liveKeys = new Set(live.map((r) => r.idempotencyKey));
+    const liveKeys = new Set<string>(live.map((r) => r.idempotencyKey));
     const events = await waitFor(async () => {
       const all = await pipeline!.app.events.readAll();
       return all.filter((e) => e.queue === 'attributes').length >= 300 ? all : false;
