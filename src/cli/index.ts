@@ -1,7 +1,9 @@
 import { Command } from 'commander';
+import { registerBackfill } from './backfill.ts';
 import type { CliContext } from './context.ts';
 import { notYetAvailable } from './not-yet.ts';
 import { registerSimulator } from './simulator.ts';
+import { registerIngress } from './ingress.ts';
 import { registerWorker } from './worker.ts';
 import { registerEnqueue } from './enqueue.ts';
 import { registerDlq } from './dlq.ts';
@@ -22,11 +24,11 @@ export function createProgram(ctx: CliContext): Command {
     .exitOverride();
 
   registerWorker(program, ctx);
-  program.command('ingress').description('run the HTTP ingress, /metrics, health and the dashboard').action(notYetAvailable(ctx, 'ingress'));
+  registerIngress(program, ctx);
   registerSimulator(program, ctx);
   registerEnqueue(program, ctx);
   program.command('demo').description('run the whole system against the simulator with sample traffic').action(notYetAvailable(ctx, 'demo'));
-  program.command('backfill').description('stream a CSV or NDJSON export into attribute-sync jobs').argument('<file>').action(notYetAvailable(ctx, 'backfill'));
+  registerBackfill(program, ctx);
   registerDlq(program, ctx);
   registerEvents(program, ctx);
   return program;

@@ -46,6 +46,8 @@ export interface CreateLoggerOptions {
 const MAX_DEPTH = 6;
 
 function scrubValue(value: unknown, secrets: readonly string[], depth: number): unknown {
+  // Errors have no enumerable fields: serialize them first so message and stack survive.
+  if (value instanceof Error) return scrubValue(pino.stdSerializers.err(value), secrets, depth);
   if (typeof value === 'string') {
     let out = value;
     for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join('[secret]');

@@ -32,7 +32,8 @@ function optionsFor(role: RedisRole, name: string | undefined, lazyConnect: bool
     ...(name === undefined ? {} : { connectionName: name }),
   };
   return role === 'producer'
-    ? { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 as number | null }
+    ? // A Redis that hangs instead of disconnecting must still give a prompt 503.
+      { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 as number | null, commandTimeout: 5_000 }
     : { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null as number | null };
 }
 
