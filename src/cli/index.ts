@@ -8,6 +8,7 @@ import { registerWorker } from './worker.ts';
 import { registerEnqueue } from './enqueue.ts';
 import { registerDlq } from './dlq.ts';
 import { registerEvents } from './events.ts';
+import { registerDemo } from './demo.ts';
 
 /** Builds the `aiq-sync` program: one file per command under src/cli. */
 export function createProgram(ctx: CliContext): Command {
@@ -27,7 +28,7 @@ export function createProgram(ctx: CliContext): Command {
   registerIngress(program, ctx);
   registerSimulator(program, ctx);
   registerEnqueue(program, ctx);
-  program.command('demo').description('run the whole system against the simulator with sample traffic').action(notYetAvailable(ctx, 'demo'));
+  registerDemo(program, ctx);
   registerBackfill(program, ctx);
   registerDlq(program, ctx);
   registerEvents(program, ctx);
