@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { envHelpText } from '../lib/env-docs.ts';
 import { registerBackfill } from './backfill.ts';
 import type { CliContext } from './context.ts';
 import { notYetAvailable } from './not-yet.ts';
@@ -14,10 +15,10 @@ import { registerDemo } from './demo.ts';
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('aiq-sync')
     .description(
-      'Keeps AIQ loyalty in step with POS systems, e-commerce webhooks and nightly exports.\n' +
-        'Environment variables are listed in the README (configuration table).',
+      'Keeps AIQ loyalty in step with POS systems, e-commerce webhooks and nightly exports.',
     )
     .showHelpAfterError()
+    .addHelpText('after', `\nEnvironment (defaults in brackets):\n${envHelpText()}\n`)
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
