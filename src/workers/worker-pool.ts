@@ -33,6 +33,10 @@ export interface WorkerPool {
   close(options?: { force?: boolean }): Promise<void>;
   /** Number of times the watchdog recreated a worker. */
   restarts(): number;
+  /** How many times the watchdog has looked (diagnostics and tests). */
+  watchdogChecks(): number;
+  /** The BullMQ worker currently serving a queue (diagnostics and tests). */
+  workerOf(queue: JobQueueName): Worker | undefined;
 }
 
 interface Slot {
@@ -47,6 +51,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const lockDuration = options.lockDurationMs ?? 30_000;
   const slots = new Map<JobQueueName, Slot>();
   let restarts = 0;
+  let checks = 0;
   let watchdog: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
 
@@ -99,6 +104,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   }
 
   async function checkStuck(): Promise<void> {
+    checks += 1;
     const stuckMs = options.watchdogStuckMs ?? 60_000;
     for (const slot of slots.values()) {
       if (closing || slot.active > 0 || Date.now() - slot.lastActivity < stuckMs) continue;
@@ -164,5 +170,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return closing;
     },
     restarts: () => restarts,
+    workerOf: (queue) => slots.get(queue)?.worker,
+    watchdogChecks: () => checks,
   };
 }
