@@ -8,6 +8,7 @@ import type { ResultEvent } from '../lib/events.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { freePort } from '../lib/redis-locator.ts';
+import { deleteKeysByPrefix } from '../lib/redis.ts';
 import { createAdminRoutes } from '../producers/admin/index.ts';
 import { runBackfill } from '../producers/backfill.ts';
 import { startIngress, type RunningIngress } from '../producers/ingress/index.ts';
@@ -110,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     cleanups.push(async () => {
       await app.close();
     });
-    cleanups.push(() => deleteKeys(app, config.redis.prefix));
+    cleanups.push(() => deleteKeysByPrefix(app.workerRedis, config.redis.prefix));
     await app.start();
     const registerExtra = createAdminRoutes({ config, queues: app.queues, ledger: app.ledger, redis: app.redis, metrics });
     const ingress: RunningIngress = await startIngress({ producer: app.producer, redis: app.redis, config, logger: options.logger, registerExtra });
@@ -187,14 +188,4 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     await closeAll();
     throw err;
   }
-}
-
-async function deleteKeys(app: App, prefix: string): Promise<void> {
-  const redis = app.workerRedis;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }

@@ -94,3 +94,21 @@ export async function quitRedis(client: RedisClient, timeoutMs = 2_000): Promise
     if ((client.status as string) !== 'end') client.disconnect();
   }
 }
+
+/**
+ * Deletes every key under a prefix (the demo's and the tests' cleanup). On a Cluster client it
+ * scans every master; a hash-tagged prefix keeps all keys on one of them.
+ */
+export async function deleteKeysByPrefix(client: RedisClient, prefix: string): Promise<number> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  let deleted = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await node.del(...keys);
+    } while (cursor !== '0');
+  }
+  return deleted;
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
+import { deleteKeysByPrefix } from '../../src/lib/redis.ts';
 
 /** The Redis of this test run (found or started by the global setup). */
 export function testRedisUrl(): string {
@@ -19,10 +20,5 @@ export function createTestRedis(url = testRedisUrl()): Redis {
 
 /** Deletes every key under a prefix. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysByPrefix(redis, prefix);
 }
