@@ -19,8 +19,8 @@ export function registerIngress(program: Command, ctx: CliContext): void {
       const config = loadCliConfig(ctx, 'ingress', ['ingress']);
       if (!config) return;
       const logger = createCliLogger(ctx, config);
-      // No worker queues: this process only enqueues.
       const metrics = createMetrics();
+      // No worker queues: this process only enqueues.
       const app = createApp({ config, logger, observers: metrics.observers });
       metrics.attach(app);
       let ingress: RunningIngress | undefined;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createApp } from '../app.ts';
 import { JOB_QUEUES, type JobQueueName } from '../jobs/registry.ts';
+import { createMetrics } from '../lib/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../lib/metrics-server.ts';
 import { writeLine, type CliContext } from './context.ts';
 import { EXIT, createCliLogger, loadCliConfig, reportFailure, waitForSignal } from './runtime.ts';
 
@@ -28,13 +30,22 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const config = loadCliConfig(ctx, 'worker', ['worker']);
       if (!config) return;
       const logger = createCliLogger(ctx, config);
-      const app = createApp({ config, logger, workerQueues: queues });
+      // Metrics only when they are served (WORKER_METRICS_PORT): the observers go in before the app exists.
+      const metrics = config.worker.metricsPort === undefined ? undefined : createMetrics();
+      const app = createApp({ config, logger, workerQueues: queues, ...(metrics ? { observers: metrics.observers } : {}) });
+      metrics?.attach(app);
+      let metricsServer: MetricsServer | undefined;
       const stop = waitForSignal(ctx, () => {
         logger.warn('second signal: aborting in-flight jobs');
         void app.close({ force: true });
       });
       try {
         await app.start();
+        if (metrics && config.worker.metricsPort !== undefined) {
+          // Every interface: the port is opt-in and exists to be scraped from elsewhere; no metric carries personal data.
+          metricsServer = await startMetricsServer({ metrics, host: '0.0.0.0', port: config.worker.metricsPort, logger });
+          logger.info({ url: `${metricsServer.url}/metrics` }, 'serving metrics');
+        }
       } catch (err) {
         await app.close();
         reportFailure(ctx, 'worker', err);
@@ -44,6 +55,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       await stop;
       logger.info('shutting down: finishing in-flight jobs');
       await app.close();
+      // Scrapes keep answering while jobs drain.
+      await metricsServer?.close();
       logger.info('stopped');
     });
 }

@@ -11,6 +11,9 @@ import type { AccountServices, Lane } from '../jobs/types.ts';
 import { createContactResolver } from './contact-resolver.ts';
 import type { AccountRuntime } from './run-job.ts';
 
+/** A RequestObserver that is also told which account made the request. */
+export type AccountRequestObserver = (event: Parameters<RequestObserver>[0], account: string) => void;
+
 export interface Account extends AccountRuntime {
   name: string;
   budget: RateBudget;
@@ -22,8 +25,8 @@ export interface CreateAccountsOptions {
   redis: RedisClient;
   keys: Keys;
   logger: Logger;
-  /** Observes every AIQ exchange (metrics). */
-  onResponse?: RequestObserver;
+  /** Observes every AIQ exchange (metrics), with the name of the account that made it. */
+  onResponse?: AccountRequestObserver;
   onBudgetWait?: (account: string, lane: Lane, waitMs: number) => void;
   /** HTTP connections per AIQ origin; default 64. */
   connections?: number;
@@ -78,7 +81,7 @@ export function createAccounts(options: CreateAccountsOptions): { accounts: Map<
           await budget.acquire(lane, signal);
         },
         onResponse: (event) => {
-          options.onResponse?.(event);
+          options.onResponse?.(event, account.name);
           if (event.status === 429) {
             // GETs are retried inside the client; the whole account cools down meanwhile.
             void budget.reportRateLimited(event.retryAfterMs).catch(() => undefined);

@@ -22,6 +22,8 @@ export interface JobObserver {
   onOutcome?(queue: string, kind: string, durationMs: number): void;
   onRetry?(queue: string, code: string): void;
   onDelay?(queue: string, reason: string): void;
+  /** An attempt checked AIQ for an earlier ambiguous attempt's effect: `found` when it was there. */
+  onReconcile?(queue: string, found: boolean): void;
 }
 
 export interface RunnerDeps {
@@ -102,6 +104,7 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
       keys: deps.keys,
       settings: deps.settings,
       requestContact: (customer, source) => deps.requestContact(customer, source, account),
+      ...(deps.observer?.onReconcile ? { onReconcile: (found: boolean) => deps.observer?.onReconcile?.(bound.queue, found) } : {}),
     };
 
     const delay = async (untilMs: number, reason: string) => {
@@ -136,11 +139,11 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
       const retryable = err instanceof AiqSyncError ? err.retryable : true;
       const final = !retryable || attempt >= (job.opts.attempts ?? 1);
       log[final ? 'error' : 'warn']({ err, final }, final ? 'job failed: dead letter' : 'attempt failed: will retry');
-      deps.observer?.onRetry?.(bound.queue, errorCodeOf(err));
       if (final) {
         await finishDead(err);
         throw new UnrecoverableError(deadReason(err));
       }
+      deps.observer?.onRetry?.(bound.queue, errorCodeOf(err));
       throw new Error(deadReason(err), { cause: err });
     }
   };

@@ -1,6 +1,6 @@
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/lib/config.ts';
-import { createLogger } from '../../src/lib/logger.ts';
+import { createLogger, type Logger } from '../../src/lib/logger.ts';
 import type { JobQueueName } from '../../src/jobs/registry.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from './redis.ts';
@@ -21,6 +21,8 @@ export interface StartPipelineOptions {
   queues?: readonly JobQueueName[];
   tuning?: AppOptions['tuning'];
   observers?: AppOptions['observers'];
+  /** The apps' root logger; default one at the configured LOG_LEVEL (silent). */
+  logger?: Logger;
 }
 
 /** Fast test tuning: short locks and backoffs so retries happen within a test's time. */
@@ -55,7 +57,7 @@ export async function startPipeline(options: StartPipelineOptions = {}): Promise
     ...options.env,
   };
   const config = loadConfig(env, { roles: ['worker'] });
-  const logger = createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
   const apps: App[] = [];
   const spawnApp = async (queues: readonly JobQueueName[] = options.queues ?? ['points', 'optin', 'attributes', 'contacts']) => {
     const app = createApp({
