@@ -1,4 +1,5 @@
-import type { JobsOptions } from 'bullmq';
+import { Worker, type Job, type JobsOptions } from 'bullmq';
+import { createBackfillProcessor, registerBackfillScheduler } from './producers/backfill-scheduler.ts';
 import { JOB_QUEUES, type JobQueueName } from './jobs/registry.ts';
 import type { JobSettings } from './jobs/types.ts';
 import type { Config } from './lib/config.ts';
@@ -21,6 +22,8 @@ export interface AppOptions {
   logger: Logger;
   /** Queues whose workers run in this process; none when omitted. */
   workerQueues?: readonly JobQueueName[];
+  /** Run the `backfill` queue (the nightly scheduler's jobs) here, and upsert the scheduler on start. */
+  backfillWorker?: boolean;
   /** Tuning that tests shorten; production keeps the defaults. */
   tuning?: {
     lockDurationMs?: number;
@@ -125,6 +128,23 @@ export function createApp(options: AppOptions): App {
           },
         });
 
+  let backfillWorker: Worker | undefined;
+  const startBackfill = async () => {
+    if (!options.backfillWorker) return;
+    const processor = createBackfillProcessor({ producer, redis, keys, ledger: workerLedger, logger });
+    backfillWorker = new Worker('backfill', (job: Job, token?: string, signal?: AbortSignal) => processor(job, token, signal), {
+      connection: workerRedis,
+      prefix: config.redis.prefix,
+      concurrency: 1,
+      // A backfill can run for minutes: a generous lock, renewed by BullMQ while it runs.
+      lockDuration: 120_000,
+    });
+    backfillWorker.on('error', (err) => logger.warn({ err, queue: 'backfill' }, 'worker error'));
+    if (await registerBackfillScheduler(queues.backfill, config.backfill)) {
+      logger.info({ cron: config.backfill.cron, tz: config.backfill.tz }, 'nightly backfill scheduled');
+    }
+  };
+
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -144,11 +164,13 @@ export function createApp(options: AppOptions): App {
         throw new RedisUnavailableError(`Redis at ${redactUrl(config.redis.url)} is not reachable`, { cause: err });
       }
       workers?.start();
+      await startBackfill();
     },
     close(closeOptions = {}) {
       closing ??= (async () => {
         const steps: Array<[string, () => Promise<void>]> = [
           ['workers', async () => workers?.close(closeOptions)],
+          ['backfill worker', async () => backfillWorker?.close(closeOptions.force ?? false)],
           ['queues', closeQueues],
           ['http dispatchers', closeAccounts],
           ['redis (worker)', () => quitRedis(workerRedis)],

@@ -6,20 +6,22 @@ import { startMetricsServer, type MetricsServer } from '../lib/metrics-server.ts
 import { writeLine, type CliContext } from './context.ts';
 import { EXIT, createCliLogger, loadCliConfig, reportFailure, waitForSignal } from './runtime.ts';
 
-/** `--queues points,optin` → the queues, or an error naming the unknown ones. */
-export function parseQueueList(value: string | undefined): JobQueueName[] | string {
-  if (value === undefined) return [...JOB_QUEUES];
+const ALL_QUEUES = [...JOB_QUEUES, 'backfill'] as const;
+
+/** `--queues points,optin` → the queues (and whether `backfill` is among them), or an error naming the unknown ones. */
+export function parseQueueList(value: string | undefined): { jobs: JobQueueName[]; backfill: boolean } | string {
+  if (value === undefined) return { jobs: [...JOB_QUEUES], backfill: true };
   const names = value.split(',').map((q) => q.trim()).filter((q) => q.length > 0);
-  const unknown = names.filter((q) => !(JOB_QUEUES as string[]).includes(q));
-  if (unknown.length > 0 || names.length === 0) return `unknown queue(s) ${unknown.join(', ') || '(none given)'}; known: ${JOB_QUEUES.join(', ')}`;
-  return names as JobQueueName[];
+  const unknown = names.filter((q) => !(ALL_QUEUES as readonly string[]).includes(q));
+  if (unknown.length > 0 || names.length === 0) return `unknown queue(s) ${unknown.join(', ') || '(none given)'}; known: ${ALL_QUEUES.join(', ')}`;
+  return { jobs: names.filter((q): q is JobQueueName => q !== 'backfill'), backfill: names.includes('backfill') };
 }
 
 export function registerWorker(program: Command, ctx: CliContext): void {
   program
     .command('worker')
     .description('run the workers of every queue (SIGTERM: finish in-flight jobs, abort at WORKER_SHUTDOWN_TIMEOUT_MS; a second signal forces)')
-    .option('--queues <list>', `comma-separated queues (${JOB_QUEUES.join(',')})`)
+    .option('--queues <list>', `comma-separated queues (${ALL_QUEUES.join(',')}); default all`)
     .action(async (opts: { queues?: string }) => {
       const queues = parseQueueList(opts.queues);
       if (typeof queues === 'string') {
@@ -32,7 +34,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const logger = createCliLogger(ctx, config);
       // Metrics only when they are served (WORKER_METRICS_PORT): the observers go in before the app exists.
       const metrics = config.worker.metricsPort === undefined ? undefined : createMetrics();
-      const app = createApp({ config, logger, workerQueues: queues, ...(metrics ? { observers: metrics.observers } : {}) });
+      const app = createApp({ config, logger, workerQueues: queues.jobs, backfillWorker: queues.backfill, ...(metrics ? { observers: metrics.observers } : {}) });
       metrics?.attach(app);
       let metricsServer: MetricsServer | undefined;
       const stop = waitForSignal(ctx, () => {

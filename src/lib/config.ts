@@ -101,6 +101,15 @@ export const ROUTE_NAMES = [
 ] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every environment variable aiq-sync reads, with its default. The README's configuration
  * table is checked against this object by a test.
@@ -146,8 +155,13 @@ export const ENV_SCHEMA = {
   IDEMPOTENCY_TTL_DAYS: numberIn(1, 365).default(30),
   EVENTS_MAXLEN: intIn(1_000, 100_000_000).default(1_000_000),
   BACKFILL_CRON: z.string().min(1).optional(),
-  BACKFILL_TZ: z.string().min(1).default('UTC'),
+  BACKFILL_TZ: z.string().min(1).refine(isTimeZone, 'expected an IANA time zone such as UTC or America/Denver').default('UTC'),
   BACKFILL_SOURCE: z.string().min(1).optional(),
+  BACKFILL_MAP: z
+    .string()
+    .regex(/^\s*(contactID|srcID|phone|email)\s*=[^,=]+(,\s*(contactID|srcID|phone|email)\s*=[^,=]+)*$/, 'expected identifier=column pairs such as phone=Mobile,email=EmailAddress')
+    .optional(),
+  BACKFILL_VERSION_COLUMN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;
 
@@ -209,7 +223,15 @@ export interface Config {
   contacts: { notFound: 'retry' | 'create'; retryHours: number; cacheTtlS: number };
   ledger: { ttlDays: number; leaseMs: number };
   events: { maxLen: number };
-  backfill: { cron: string | undefined; tz: string; source: string | undefined };
+  backfill: {
+    cron: string | undefined;
+    tz: string;
+    source: string | undefined;
+    /** Identifier=column pairs of the nightly file (`--map` of `aiq-sync backfill`). */
+    map: string | undefined;
+    /** Column with each row's version (`--version-column`). */
+    versionColumn: string | undefined;
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -353,7 +375,7 @@ export function loadConfig(env: Environment, options: LoadConfigOptions = {}): R
     },
     ledger: { ttlDays: e.IDEMPOTENCY_TTL_DAYS, leaseMs: e.IDEMPOTENCY_LEASE_MS },
     events: { maxLen: e.EVENTS_MAXLEN },
-    backfill: { cron: e.BACKFILL_CRON, tz: e.BACKFILL_TZ, source: e.BACKFILL_SOURCE },
+    backfill: { cron: e.BACKFILL_CRON, tz: e.BACKFILL_TZ, source: e.BACKFILL_SOURCE, map: e.BACKFILL_MAP, versionColumn: e.BACKFILL_VERSION_COLUMN },
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -93,7 +93,11 @@ export function createProducer(options: CreateProducerOptions): Producer {
         results.push({ idempotencyKey: item.key, jobId, status });
       }
       const byQueue = new Map<JobQueueName, Item[]>();
-      for (const item of toAdd) byQueue.set(item.queue, [...(byQueue.get(item.queue) ?? []), item]);
+      for (const item of toAdd) {
+        const list = byQueue.get(item.queue);
+        if (list) list.push(item);
+        else byQueue.set(item.queue, [item]);
+      }
       for (const [queue, list] of byQueue) {
         const opts: JobsOptions = { ...JOBS[queue].options, ...options.jobOptions?.[queue] };
         await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: jobIdFor(queue, i.key) } })));
