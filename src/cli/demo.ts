@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemo, type DemoProgress, type DemoResult } from '../demo/run-demo.ts';
+import type { DemoProgress, DemoResult } from '../demo/run-demo.ts';
 import { formatTable } from '../demo/summary.ts';
 import { RedisUnavailableError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -73,6 +73,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         }
       };
       try {
+        const { runDemo } = await import('../demo/run-demo.ts');
         const demo = await runDemo({ redisUrl: redis.url, logger, sales, onProgress, signal: controller.signal });
         if (ctx.isTTY) ctx.stdout.write('\n');
         writeLine(ctx.stdout, summaryText(demo.result));

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
 import { JOB_QUEUES, type JobQueueName } from '../jobs/registry.ts';
 import type { DeadJob, DeadLetterFilter } from '../producers/dlq.ts';
-import { createDeadLetters } from '../producers/dlq.ts';
 import { writeLine, type CliContext } from './context.ts';
 import { EXIT, createCliLogger, loadCliConfig, reportFailure } from './runtime.ts';
 
@@ -73,6 +71,7 @@ export function registerDlq(program: Command, ctx: CliContext): void {
     }
     const config = loadCliConfig(ctx, `dlq ${action}`);
     if (!config) return;
+    const [{ createApp }, { createDeadLetters }] = await Promise.all([import('../app.ts'), import('../producers/dlq.ts')]);
     const app = createApp({ config, logger: createCliLogger(ctx, config, { toStderr: true }) });
     try {
       await app.start();

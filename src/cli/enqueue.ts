@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
 import type { PayloadIssue } from '../lib/errors.ts';
 import type { EnqueueResult, Producer } from '../producers/producer.ts';
 import { attributeUpdateSchema, optInSchema, parseWith, posTransactionSchema } from '../producers/schemas.ts';
@@ -94,6 +93,7 @@ export function registerEnqueue(program: Command, ctx: CliContext): void {
       const config = loadCliConfig(ctx, 'enqueue');
       if (!config) return;
       const logger = createCliLogger(ctx, config, { toStderr: true });
+      const { createApp } = await import('../app.ts');
       const app = createApp({ config, logger });
       try {
         await app.start();

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { createEventStream, type ResultEvent } from '../lib/events.ts';
-import { createKeys } from '../lib/keys.ts';
-import { createRedis, quitRedis, waitForReady } from '../lib/redis.ts';
+import type { ResultEvent } from '../lib/events.ts';
 import { RedisUnavailableError } from '../lib/errors.ts';
 import { writeLine, type CliContext } from './context.ts';
 import { loadCliConfig, reportFailure } from './runtime.ts';
@@ -29,6 +27,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
     .action(async (opts: TailOptions) => {
       const config = loadCliConfig(ctx, 'events tail');
       if (!config) return;
+      const [{ createEventStream }, { createKeys }, { createRedis, quitRedis, waitForReady }] = await Promise.all([import('../lib/events.ts'), import('../lib/keys.ts'), import('../lib/redis.ts')]);
       const redis = createRedis(config.redis, { role: 'worker', connectionName: 'aiq-sync:events-tail' });
       redis.on('error', () => undefined);
       const keys = createKeys(config.redis.prefix);

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
-import { createMetrics } from '../lib/metrics.ts';
-import { createAdminRoutes } from '../producers/admin/index.ts';
-import { startIngress, type RunningIngress } from '../producers/ingress/index.ts';
+import type { RunningIngress } from '../producers/ingress/index.ts';
 import type { CliContext } from './context.ts';
 import { createCliLogger, loadCliConfig, reportFailure, waitForSignal } from './runtime.ts';
 
@@ -16,6 +13,12 @@ export function registerIngress(program: Command, ctx: CliContext): void {
     .command('ingress')
     .description('run the HTTP ingress, /metrics, health and the dashboard (INGRESS_HOST, INGRESS_PORT, INGRESS_TOKENS; SIGTERM drains, a second signal forces)')
     .action(async () => {
+      const [{ createApp }, { createMetrics }, { createAdminRoutes }, { startIngress }] = await Promise.all([
+        import('../app.ts'),
+        import('../lib/metrics.ts'),
+        import('../producers/admin/index.ts'),
+        import('../producers/ingress/index.ts'),
+      ]);
       const config = loadCliConfig(ctx, 'ingress', ['ingress']);
       if (!config) return;
       const logger = createCliLogger(ctx, config);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
 import { JOB_QUEUES, type JobQueueName } from '../jobs/registry.ts';
-import { createMetrics } from '../lib/metrics.ts';
-import { startMetricsServer, type MetricsServer } from '../lib/metrics-server.ts';
+import type { MetricsServer } from '../lib/metrics-server.ts';
 import { writeLine, type CliContext } from './context.ts';
 import { EXIT, createCliLogger, loadCliConfig, reportFailure, waitForSignal } from './runtime.ts';
 
@@ -32,6 +30,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const config = loadCliConfig(ctx, 'worker', ['worker']);
       if (!config) return;
       const logger = createCliLogger(ctx, config);
+      // Loaded here, not at start-up, so `--help` and the other commands stay light.
+      const [{ createApp }, { createMetrics }, { startMetricsServer }] = await Promise.all([import('../app.ts'), import('../lib/metrics.ts'), import('../lib/metrics-server.ts')]);
       // Metrics only when they are served (WORKER_METRICS_PORT): the observers go in before the app exists.
       const metrics = config.worker.metricsPort === undefined ? undefined : createMetrics();
       const app = createApp({ config, logger, workerQueues: queues.jobs, backfillWorker: queues.backfill, ...(metrics ? { observers: metrics.observers } : {}) });

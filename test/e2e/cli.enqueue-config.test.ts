@@ -21,6 +21,7 @@ describe('aiq-sync enqueue', () => {
     const input = [t('A', '4155550100'), t('B', '415555010'), '', '{"not json', t('A', '4155550100'), t('C', '(415) 555-0199')].join('\n') + '\n';
     const { code, stdout, stderr } = await runCli(['enqueue', 'pos'], env, input);
     expect(code, stderr).toBe(1);
+    expect(stdout.trim(), `no output; stderr: ${stderr}`).not.toBe('');
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.line, l.status ?? l.error])).toEqual([
       [1, 'queued'],
