@@ -25,6 +25,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // Whole processes, kills and timing: one file at a time, so a loaded machine stays honest.
+          fileParallelism: false,
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
