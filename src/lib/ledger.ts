@@ -39,9 +39,10 @@ export interface Ledger {
   acceptMany(keys: readonly string[]): Promise<boolean[]>;
   get(key: string): Promise<LedgerEntry | null>;
   /**
-   * Takes the key for one attempt. `settleMs`: how long after an ambiguous attempt started its
-   * request may still reach AIQ; until then the key is `busy`, so the reconciliation that follows
-   * cannot miss a late application.
+   * Takes the key for one attempt. `settleMs`: how long after an ambiguous attempt sent its
+   * request it may still reach AIQ; until then the key is `busy`, so the reconciliation that
+   * follows cannot miss a late application. The send is taken to be as late as it can have been:
+   * the release of the attempt, or the end of its lease when its holder died.
    */
   claim(key: string, owner: string, leaseMs: number, settleMs: number): Promise<ClaimResult>;
   /** Extends a held lease; false when it is no longer ours. */
@@ -91,7 +92,9 @@ if h[1] then return {'terminal', h[1]} end
 local lease = tonumber(h[3] or '0') or 0
 if h[2] == 'pending' and lease > now and h[4] ~= ARGV[1] then return {'busy', tostring(lease)} end
 -- An ambiguous attempt's request may still be in flight at AIQ: reconcile only once it has settled.
-local settled = (tonumber(h[6] or '0') or 0) + tonumber(ARGV[4])
+-- It left no later than its release (attemptStartedAt, set then) or, when its holder died, than the
+-- end of the holder's lease: a request can wait for the rate budget long after the key was claimed.
+local settled = math.max(tonumber(h[6] or '0') or 0, lease) + tonumber(ARGV[4])
 if h[2] == 'pending' and settled > now then return {'busy', tostring(settled)} end
 local first = h[5]
 if not first then first = tostring(now) redis.call('HSET', KEYS[1], 'firstAttemptAt', first) end
@@ -110,11 +113,13 @@ return 1`,
   },
   ledgerRelease: {
     numberOfKeys: 1,
-    lua: `local h = redis.call('HMGET', KEYS[1], 'state', 'owner')
+    // 'ambiguous': the request left at the latest now, so it settles from now (not from the claim).
+    lua: `${NOW}
+local h = redis.call('HMGET', KEYS[1], 'state', 'owner')
 if h[1] ~= 'pending' or h[2] ~= ARGV[1] then return 0 end
 if ARGV[2] == 'clear' then redis.call('HSET', KEYS[1], 'state', 'idle', 'leaseUntil', '0')
 elseif ARGV[2] == 'answered' then redis.call('HSET', KEYS[1], 'leaseUntil', '0', 'attemptStartedAt', '0')
-else redis.call('HSET', KEYS[1], 'leaseUntil', '0') end
+else redis.call('HSET', KEYS[1], 'leaseUntil', '0', 'attemptStartedAt', tostring(now)) end
 redis.call('HDEL', KEYS[1], 'owner')
 return 1`,
   },

@@ -42,9 +42,14 @@ export function createRedis(settings: RedisSettings, options: CreateRedisOptions
   const redisOptions = optionsFor(options.role, options.connectionName, options.lazyConnect ?? false);
   if (settings.cluster) {
     const seed = new URL(settings.url);
+    // Failing fast is the Cluster's own `enableOfflineQueue`. The node connections must queue
+    // while they connect: the Cluster sends its ready check (CLUSTER INFO) to a node it has just
+    // created, and without a queue that check fails and the client starts over, often for
+    // longer than any start-up deadline. Whether nodes connect lazily is the Cluster's choice.
+    const { enableOfflineQueue: _fastFail, lazyConnect: _lazy, ...nodeOptions } = redisOptions;
     return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
       redisOptions: {
-        ...redisOptions,
+        ...nodeOptions,
         ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
         ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
       },

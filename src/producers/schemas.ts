@@ -129,16 +129,33 @@ const attributeKey = z
   .min(1, 'must not be empty')
   .max(64, 'at most 64 characters')
   .regex(/^[A-Za-z0-9_. -]+$/, 'letters, digits, space, _, . and - only');
-const attributeValue = z.union([z.string().max(1024, 'at most 1,024 characters'), z.number().refine(Number.isFinite, 'must be finite'), z.boolean(), z.null()], {
+// A number beyond 2^53 would reach AIQ with its digits changed (String(1e21 + 1) is "1e+21").
+const attributeNumber = z
+  .number()
+  .refine(Number.isFinite, 'must be finite')
+  .refine((v) => Math.abs(v) <= Number.MAX_SAFE_INTEGER, 'at most 2^53 - 1 in size: send a larger number as a string');
+const attributeValue = z.union([z.string().max(1024, 'at most 1,024 characters'), attributeNumber, z.boolean(), z.null()], {
   error: 'expected a string, number, boolean or null',
 });
 
 const forbiddenKey = (k: string) => k === '__proto__' || k === 'constructor' || k === 'prototype';
 
+/**
+ * Reserved names are checked on the input's own keys, before the record is parsed: zod's record
+ * skips a `__proto__` key silently (JSON.parse makes it an own property), so a check of the
+ * parsed map could never see it.
+ */
+function refuseReservedKeys(value: unknown, ctx: z.RefinementCtx): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    if (forbiddenKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'reserved attribute name' });
+  }
+}
+
 export const attributesMapSchema = z
-  .record(attributeKey, attributeValue)
-  .refine((m) => Object.keys(m).length <= 200, 'at most 200 attributes')
-  .refine((m) => !Object.keys(m).some(forbiddenKey), 'reserved attribute name');
+  .unknown()
+  .superRefine(refuseReservedKeys)
+  .pipe(z.record(attributeKey, attributeValue).refine((m) => Object.keys(m).length <= 200, 'at most 200 attributes'));
 
 export const overridesSchema = z.strictObject({
   firstName: z.string().max(128).optional(),
@@ -150,8 +167,12 @@ export const overridesSchema = z.strictObject({
   favoriteStoreID: z.number().int().nonnegative().optional(),
 });
 
-/** A version: the source's updated-at (ISO-8601) or a number; compared per contact. */
-export const versionSchema = z.union([isoDateTime, z.number().refine(Number.isFinite, 'must be finite').min(0)], {
+/**
+ * A version: the source's updated-at (ISO-8601) or a number; compared per contact. A number is
+ * at most 2^53 - 1: beyond it versions cannot be told apart, and one huge version would make
+ * every later update of the contact stale for good.
+ */
+export const versionSchema = z.union([isoDateTime, z.number().refine(Number.isFinite, 'must be finite').min(0).max(Number.MAX_SAFE_INTEGER, 'at most 9007199254740991 (2^53 - 1)')], {
   error: 'expected an ISO-8601 date-time or a number',
 });
 
