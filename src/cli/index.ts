@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { envHelpText } from '../lib/env-docs.ts';
 import { registerBackfill } from './backfill-command.ts';
 import type { CliContext } from './context.ts';
-import { notYetAvailable } from './not-yet.ts';
 import { registerSimulator } from './simulator-command.ts';
 import { registerIngress } from './ingress.ts';
 import { registerWorker } from './worker.ts';

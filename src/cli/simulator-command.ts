@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 
+/** Default port of `aiq-sync simulator` (the library's default is 0, a free port). */
 export const SIMULATOR_DEFAULT_PORT = 4010;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];

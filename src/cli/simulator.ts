@@ -1,13 +1,9 @@
-import type { Command } from 'commander';
 import { formatRateLimits, parseRateLimits, type RateWindow } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createSimulator, parseFaultSpec, type FaultRule, type SimulatorOptions } from '../simulator/index.ts';
 import { writeLine, type CliContext } from './context.ts';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
-/** Default port of `aiq-sync simulator` (the library's default is 0, a free port). */
-import { SIMULATOR_DEFAULT_PORT } from './simulator-command.ts';
 
 function wholeNumber(raw: unknown, flag: string, min: number, max: number, problems: string[]): number {
   const text = typeof raw === 'string' ? raw.trim() : String(raw);
