@@ -14,8 +14,10 @@ describe('the worker watchdog', () => {
     pipeline.sim.control.addPersona({ mobilePhone: '4155550801' });
     const pool = pipeline.app.workers!;
     const stuck = pool.workerOf('points')!;
-    // The failure BullMQ users report after a Redis failover: the worker is alive but fetches nothing.
-    await stuck.pause(true);
+    // The failure BullMQ users report after a Redis failover: the pool holds a worker whose loop
+    // has stopped (here: closed behind the pool's back, and waited for until it has really stopped).
+    await stuck.close(true);
+    await waitFor(() => !stuck.isRunning(), { message: 'the worker loop stopped' });
     const [r] = await pipeline.app.producer.enqueuePos([
       { source: 'pos', storeId: '1', transactionId: 'W-1', type: 'sale', occurredAt: '2026-11-28T10:00:00Z', customer: { phone: '4155550801' }, total: 3 },
     ]);
