@@ -84,6 +84,20 @@ if redis.call('HSETNX', KEYS[1], 'enqueuedAt', tostring(now)) == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1 end
 return 0`,
   },
+  // Every key of the call in one script (the keys share the deployment's hash tag): one round
+  // trip and no client-side pipeline, whose set-up copies every script defined on the connection.
+  ledgerAcceptMany: {
+    // null: the caller passes the number of keys first.
+    numberOfKeys: null,
+    lua: `${NOW}
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('HSETNX', key, 'enqueuedAt', tostring(now)) == 1 then
+    redis.call('PEXPIRE', key, ARGV[1]) out[i] = 1
+  else out[i] = 0 end
+end
+return out`,
+  },
   ledgerClaim: {
     numberOfKeys: 1,
     lua: `${NOW}
@@ -97,8 +111,13 @@ if h[2] == 'pending' and lease > now and h[4] ~= ARGV[1] then return {'busy', to
 local settled = math.max(tonumber(h[6] or '0') or 0, lease) + tonumber(ARGV[4])
 if h[2] == 'pending' and settled > now then return {'busy', tostring(settled)} end
 local first = h[5]
-if not first then first = tostring(now) redis.call('HSET', KEYS[1], 'firstAttemptAt', first) end
-redis.call('HSET', KEYS[1], 'state', 'pending', 'owner', ARGV[1], 'leaseUntil', tostring(now + tonumber(ARGV[2])), 'attemptStartedAt', tostring(now))
+local fields = {'state', 'pending', 'owner', ARGV[1], 'leaseUntil', tostring(now + tonumber(ARGV[2])), 'attemptStartedAt', tostring(now)}
+if not first then
+  first = tostring(now)
+  fields[#fields + 1] = 'firstAttemptAt'
+  fields[#fields + 1] = first
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if h[2] == 'pending' then return {'ambiguous', first} end
 return {'fresh', first}`,
@@ -159,7 +178,9 @@ type ScriptClient = Record<ScriptName, (...args: Array<string | number>) => Prom
 function withScripts(redis: RedisClient): ScriptClient {
   const r = redis as (Redis | Cluster) & Partial<ScriptClient>;
   if (typeof r.ledgerClaim !== 'function') {
-    for (const [name, s] of Object.entries(SCRIPTS)) r.defineCommand(name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    for (const [name, s] of Object.entries(SCRIPTS)) {
+      r.defineCommand(name, s.numberOfKeys === null ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    }
   }
   return r as unknown as ScriptClient;
 }
@@ -182,13 +203,9 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
     },
     async acceptMany(list) {
       if (list.length === 0) return [];
-      const pipeline = redis.pipeline() as unknown as ScriptClient & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-      for (const key of list) void pipeline.ledgerAccept(keys.ledger(key), ttlMs);
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([err, value]) => {
-        if (err) throw err;
-        return value === 1;
-      });
+      if (list.length === 1) return [(await scripts.ledgerAccept(keys.ledger(list[0] as string), ttlMs)) === 1];
+      const reply = await scripts.ledgerAcceptMany(list.length, ...list.map((key) => keys.ledger(key)), ttlMs);
+      return (Array.isArray(reply) ? reply : []).map((value) => value === 1);
     },
     async get(key) {
       const h = await redis.hgetall(keys.ledger(key));

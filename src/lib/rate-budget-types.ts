@@ -10,7 +10,7 @@ export type Lane = 'realtime' | 'bulk';
 export const LANES = ['realtime', 'bulk'] as const satisfies readonly Lane[];
 
 export interface Grant {
-  /** When the grant was taken, in epoch ms of the Redis server's clock. */
+  /** The instant granted (the caller was woken at it), in epoch ms of the Redis server's clock. */
   grantedAt: number;
   /** How long this caller waited, in ms of the local clock. */
   waitedMs: number;
@@ -71,6 +71,12 @@ export interface RateBudget {
    * burst count once.
    */
   reportRateLimited(retryAfterMs?: number, options?: { grantedAt?: number }): Promise<RateLimitedReport>;
+  /**
+   * How long a request sent under this budget took until AIQ answered (ms). A request reaches
+   * AIQ somewhere between its grant and its answer, so slow answers widen the margin the windows
+   * keep (up to a quarter of each window) for as long as those requests can still be in them.
+   */
+  observeAnswer(durationMs: number): void;
   state(): Promise<RateBudgetState>;
   stats(): RateBudgetStats;
 }
@@ -93,14 +99,35 @@ export interface CreateRateBudgetOptions {
   cooldownMaxMs?: number;
   /** Quiet time after a cool-down that restarts the consecutive count, ms. Default 30 000. */
   backoffResetMs?: number;
-  /** Pace multiplier per 429 (the recovery then stops at 90% of the pace that drew it). Default 0.7. */
+  /**
+   * Pace multiplier per 429 when the grant log tells nothing plausible about AIQ's real limit
+   * (the recovery then stops at 90% of the pace that drew it). Default 0.7.
+   */
   paceDecrease?: number;
+  /**
+   * After a 429, the pace becomes this share of the rate AIQ evidently allowed (the shortest
+   * window's grants when it refused), when that is at least half the pace: the budget settles just
+   * below a limit set lower than configured instead of probing it again. Default 0.97.
+   */
+  limitHeadroom?: number;
   /** Lowest pace. Default 0.1. */
   paceMin?: number;
   /** Pace regained per second without 429, up to 1. Default 0.05. */
   paceRecoveryPerSecond?: number;
   /** Head start of real-time over bulk at each slot, ms (at most one spacing). Default 30. */
   priorityGapMs?: number;
+  /**
+   * How long before its slot bulk work may reserve it, ms (real-time: up to one spacing). A
+   * real-time caller arriving earlier than that takes the slot instead; a bulk waker later than
+   * that loses only its lateness. Default 5, at most `priorityGapMs`.
+   */
+  bulkHorizonMs?: number;
   /** Random extra sleep, ms, so the waiters of many processes do not wake at once. Default 3. */
   jitterMs?: number;
+  /**
+   * Extra length given to every window, ms, so requests that reach AIQ a few ms out of the
+   * order they were granted in still fit its sliding window; slower answers widen it (see
+   * `observeAnswer`). Default 15 (1.5 % of a 1-s window).
+   */
+  windowMarginMs?: number;
 }

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { AbortedError } from './errors.ts';
 import type { RedisClient } from './redis.ts';
-import { ACQUIRE_LUA, REPORT_LUA, STATE_LUA } from './rate-budget.lua.ts';
+import { ACQUIRE_LUA, REPORT_LUA, RESTAMP_LUA, STATE_LUA } from './rate-budget.lua.ts';
 import { jitteredDelayMs, planRateBudget } from './rate-budget-plan.ts';
+import { numbers, parseAcquireReply, type AcquireReply, type SlotGrant } from './rate-budget-reply.ts';
+import { createClockSync, createMarginTracker } from './rate-budget-timing.ts';
 import {
   LANES,
   type CreateRateBudgetOptions,
@@ -12,32 +14,24 @@ import {
   type RateBudget,
   type RateBudgetState,
   type RateLimitedReport,
-  type TryAcquireResult,
 } from './rate-budget-types.ts';
 
 export * from './rate-budget-types.ts';
 export { MAX_REALTIME_RESERVE, planRateBudget, type RateBudgetPlan } from './rate-budget-plan.ts';
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
-type ScriptClient = Record<'aiqBudgetAcquire' | 'aiqBudgetReport' | 'aiqBudgetState', ScriptFn>;
+type ScriptClient = Record<'aiqBudgetAcquire' | 'aiqBudgetReport' | 'aiqBudgetState' | 'aiqBudgetRestamp', ScriptFn>;
 
 /** Defines the budget's Lua commands on a connection once; ioredis runs them by EVALSHA. */
 function withScripts(redis: RedisClient): ScriptClient {
   const r = redis as (Redis | Cluster) & Partial<ScriptClient>;
-  if (typeof r.aiqBudgetAcquire !== 'function') {
+  if (typeof r.aiqBudgetRestamp !== 'function') {
     r.defineCommand('aiqBudgetAcquire', { lua: ACQUIRE_LUA });
     r.defineCommand('aiqBudgetReport', { lua: REPORT_LUA });
     r.defineCommand('aiqBudgetState', { lua: STATE_LUA });
+    r.defineCommand('aiqBudgetRestamp', { lua: RESTAMP_LUA });
   }
   return r as unknown as ScriptClient;
-}
-
-function numbers(reply: unknown, min: number): number[] {
-  const values = Array.isArray(reply) ? reply.map(Number) : [];
-  if (values.length < min || values.some((v) => !Number.isFinite(v))) {
-    throw new Error(`unexpected reply from a rate budget script: ${JSON.stringify(reply)}`);
-  }
-  return values;
 }
 
 const perLane = (): Record<Lane, number> => ({ realtime: 0, bulk: 0 });
@@ -47,15 +41,34 @@ interface Waiter {
   settle(outcome: { grantedAt: number } | { error: unknown }): void;
 }
 
+/** A slot reserved for a caller that sleeps until it. */
+interface Reservation {
+  lane: Lane;
+  grant: SlotGrant;
+  timer: NodeJS.Timeout;
+}
+
+/** A caller woken this much later than its slot has its grant moved in the log (ms). */
+const RESTAMP_AFTER_MS = 2;
+/** Real-time callers may reserve up to one spacing ahead (the script caps the horizon at the spacing). */
+const REALTIME_HORIZON_CAP_MS = 3_600_000;
+/** Slots within this many ms are reserved in one call even when the spacing is shorter (high budgets). */
+const MIN_HORIZON_MS = 1;
+
 /**
  * The shared rate budget of one account. Design (the Lua is in rate-budget.lua.ts):
  * - every window is a sliding log (a sorted set of grant times); a grant needs room in all;
  * - consecutive grants are spaced by shortest window / its limit / pace, so the stream is steady;
+ * - a grant is a reservation of the next slot, handed out shortly before it (within one spacing)
+ *   so that a caller woken a little late still sends on time; short spacings get many at once;
+ * - each window counts as a little longer than AIQ's (a margin widened by slow answers), and a
+ *   caller that still sends late has its grant moved in the log, so what AIQ sees fits too;
  * - real-time callers announce themselves in a demand set; while it is not empty, bulk keeps to
  *   its share of the shortest window and leaves real-time a head start at each slot;
- * - a 429 puts the account in a cool-down and lowers the pace, which recovers gradually.
+ * - a 429 puts the account in a cool-down and lowers the pace, which recovers gradually; when
+ *   the log shows how many requests AIQ took before refusing, the pace goes just below that.
  * Each instance runs one loop that asks Redis for its callers in turn (real-time first) and
- * sleeps as long as Redis says, so Redis sees one attempt per slot per process, not per caller.
+ * sleeps as long as Redis says, so Redis sees about one call per slot per process, not per caller.
  */
 export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
   const { keys, account } = options;
@@ -64,6 +77,9 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
   const scripts = withScripts(options.redis);
   const recovery = options.paceRecoveryPerSecond ?? 0.05;
   const jitterMs = options.jitterMs ?? 3;
+  const priorityGapMs = options.priorityGapMs ?? 30;
+  const windowMarginMs = options.windowMarginMs ?? 15;
+  const bulkHorizonMs = Math.min(options.bulkHorizonMs ?? 5, priorityGapMs);
   const instanceId = randomUUID();
   const budgetKeys = [
     keys.budget(account),
@@ -71,12 +87,25 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     keys.budgetBulk(account),
     ...plan.windows.map((w) => keys.budgetWindow(account, w.windowMs)),
   ];
-  const windowArgs = plan.windows.flatMap((w) => [w.limit, w.windowMs]);
+  const clock = createClockSync();
+  const margins = createMarginTracker(windowMarginMs, plan.longestWindowMs);
+  const shortestMs = (plan.windows[0] as (typeof plan.windows)[number]).windowMs;
+  /** This instance's slowest recent answer and its age, then (limit, windowMs, marginMs) per window. */
+  const marginArgs = () => {
+    const now = Date.now();
+    return [...margins.slowest(shortestMs + 1_000, now), ...plan.windows.flatMap((w) => [w.limit, w.windowMs, margins.marginFor(w.windowMs, now)])];
+  };
+  /** Keys a grant of a lane is logged in: every window, and the bulk log for bulk. */
+  const logKeys: Record<Lane, string[]> = {
+    realtime: budgetKeys.slice(3),
+    bulk: [keys.budgetBulk(account), ...budgetKeys.slice(3)],
+  };
   const demandSlackMs = Math.max(1_000, 2 * plan.baseIntervalMs);
   const minHashTtlMs = plan.longestWindowMs + 1_000;
 
   const counters = { grants: perLane(), waits: perLane(), waitedMs: perLane() };
   const queues: Record<Lane, Waiter[]> = { realtime: [], bulk: [] };
+  const reserved = new Map<Waiter, Reservation>();
   let pumping = false;
   let sleepingLane: Lane | undefined;
   let wake: (() => void) | undefined;
@@ -90,23 +119,73 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     return next;
   };
 
-  async function attempt(lane: Lane, announce: boolean, moreWaiting: boolean): Promise<TryAcquireResult> {
+  /**
+   * One call of the acquire script for `waiting` callers of a lane: reservations (Redis-clock
+   * instants, the first maybe now) or how long to wait. `horizonCapMs` 0 grants only at once.
+   */
+  async function attempt(lane: Lane, announce: boolean, waiting: number, horizonCapMs: number, minHorizonMs: number): Promise<AcquireReply> {
     const reply = await scripts.aiqBudgetAcquire(
       budgetKeys.length,
       ...budgetKeys,
       lane,
       announce ? instanceId : '',
-      moreWaiting ? '1' : '0',
+      waiting,
       plan.baseIntervalMs,
       plan.bulkShare,
-      options.priorityGapMs ?? 30,
+      priorityGapMs,
       recovery,
       demandSlackMs,
       minHashTtlMs,
-      ...windowArgs,
+      horizonCapMs,
+      minHorizonMs,
+      ...marginArgs(),
     );
-    const [granted, value] = numbers(reply, 2) as [number, number];
-    return granted === 1 ? { granted: true, grantedAt: value } : { granted: false, waitMs: value };
+    const localAt = Date.now();
+    const parsed = parseAcquireReply(reply);
+    clock.sample(localAt, parsed.now);
+    return parsed;
+  }
+
+  /**
+   * A caller woke later than its slot (a busy event loop, a slow Redis reply): its request leaves
+   * later than the log says, so the log is moved to when it really left. The windows then stay
+   * right about what AIQ sees, at the cost of one call for late wakers only.
+   */
+  function restamp(lane: Lane, member: string, sentAt: number): void {
+    const keysOfLane = logKeys[lane];
+    scripts.aiqBudgetRestamp(keysOfLane.length, ...keysOfLane, sentAt.toFixed(3), member).catch((err: unknown) => {
+      log?.debug({ err }, 'could not move a late grant in the log');
+    });
+  }
+
+  /** Hands a reservation to a caller when it is due (at once when it already is). */
+  function deliver(waiter: Waiter, lane: Lane, grant: SlotGrant): void {
+    const dueAt = clock.toLocal(grant.at);
+    const settle = () => {
+      const late = Date.now() - dueAt;
+      if (grant.tight && late > RESTAMP_AFTER_MS) restamp(lane, grant.member, grant.at + late);
+      waiter.settle({ grantedAt: grant.at });
+    };
+    const delayMs = dueAt - Date.now();
+    // Within the shortest horizon the wait is not worth a timer: the margin covers a slot sent that early.
+    if (delayMs < MIN_HORIZON_MS) return settle();
+    const timer = setTimeout(() => {
+      reserved.delete(waiter);
+      settle();
+    }, delayMs);
+    reserved.set(waiter, { lane, grant, timer });
+  }
+
+  /** A caller aborted while its reservation was pending: the next caller in its lane takes the slot. */
+  function passOn(waiter: Waiter): boolean {
+    const r = reserved.get(waiter);
+    if (!r) return false;
+    clearTimeout(r.timer);
+    reserved.delete(waiter);
+    const next = queues[r.lane].shift();
+    if (next) deliver(next, r.lane, r.grant);
+    if (r.lane === 'realtime' && queues.realtime.length === 0 && demandAnnounced) void withdrawDemand().catch(() => undefined);
+    return true;
   }
 
   /** Removes this instance's demand entry once no real-time caller waits here any more. */
@@ -131,7 +210,10 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     });
   }
 
-  /** One loop per instance: real-time callers first, one Redis attempt at a time, FIFO per lane. */
+  /**
+   * One loop per instance: real-time callers first, one Redis call at a time, FIFO per lane.
+   * Each call reserves slots for as many waiting callers as the horizon allows (see the script).
+   */
   async function pump(): Promise<void> {
     if (pumping) return;
     pumping = true;
@@ -141,15 +223,26 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
           queues.realtime.length > 0 ? 'realtime' : queues.bulk.length > 0 ? 'bulk' : undefined;
         if (lane === undefined) break;
         const realtime = lane === 'realtime';
-        const more = realtime && queues.realtime.length > 1;
+        const waiting = queues[lane].length;
         const result = await inSeries(async () => {
-          const r = await attempt(lane, realtime, more);
-          if (realtime) demandAnnounced = r.granted ? more : true;
+          // Bulk reserves only just before a slot, so a real-time caller arriving earlier still
+          // finds it free; real-time reserves up to one spacing ahead.
+          const r = await attempt(lane, realtime, waiting, realtime ? REALTIME_HORIZON_CAP_MS : bulkHorizonMs, MIN_HORIZON_MS);
+          if (realtime) demandAnnounced = r.grants.length < waiting;
           return r;
         });
-        if (result.granted) {
-          // Callers aborted while the attempt ran are gone: the grant goes to the next in line.
-          queues[lane].shift()?.settle({ grantedAt: result.grantedAt });
+        if (result.grants.length > 0) {
+          const firstDelay = (result.grants[0] as SlotGrant).at - result.now;
+          if (firstDelay >= 0.5) {
+            counters.waits[lane] += 1;
+            options.onWait?.(lane, firstDelay);
+          }
+          for (const grant of result.grants) {
+            // Callers aborted while the call ran are gone: their slots go to the next in line.
+            const waiter = queues[lane].shift();
+            if (!waiter) break;
+            deliver(waiter, lane, grant);
+          }
         } else {
           counters.waits[lane] += 1;
           options.onWait?.(lane, result.waitMs);
@@ -171,12 +264,16 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     return new Promise<Grant>((resolve, reject) => {
       const enqueuedAt = Date.now();
       const onAbort = () => {
+        const error = new AbortedError('aborted while waiting for the rate budget', { cause: signal?.reason });
+        if (passOn(waiter)) {
+          reject(error);
+          return;
+        }
         const queue = queues[lane];
         const at = queue.indexOf(waiter);
         if (at < 0) return;
         queue.splice(at, 1);
         if (sleepingLane === lane && queue.length === 0) wake?.();
-        const error = new AbortedError('aborted while waiting for the rate budget', { cause: signal?.reason });
         if (lane === 'realtime' && queue.length === 0) {
           withdrawDemand().then(
             () => reject(error),
@@ -214,9 +311,11 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     reportOptions: { grantedAt?: number } = {},
   ): Promise<RateLimitedReport> {
     const retryAfter = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0;
+    const shortest = plan.windows[0] as (typeof plan.windows)[number];
     const reply = await scripts.aiqBudgetReport(
-      1,
+      2,
       keys.budget(account),
+      keys.budgetWindow(account, shortest.windowMs),
       retryAfter ? Math.ceil(retryAfterMs) : '',
       reportOptions.grantedAt ?? '',
       options.cooldownBaseMs ?? 1_000,
@@ -226,6 +325,9 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
       options.paceMin ?? 0.1,
       recovery,
       minHashTtlMs,
+      shortest.limit,
+      shortest.windowMs,
+      options.limitHeadroom ?? 0.97,
     );
     const [cooldownUntil, cooldownMs, pace, consecutive, counted] = numbers(reply, 5) as [
       number,
@@ -262,8 +364,13 @@ export function createRateBudget(options: CreateRateBudgetOptions): RateBudget {
     account,
     windows: plan.windows,
     acquire,
-    tryAcquire: (lane) => attempt(lane, false, false),
+    tryAcquire: async (lane) => {
+      const r = await attempt(lane, false, 1, 0, 0);
+      const grant = r.grants[0];
+      return grant === undefined ? { granted: false, waitMs: r.waitMs } : { granted: true, grantedAt: grant.at };
+    },
     reportRateLimited,
+    observeAnswer: (durationMs) => margins.observe(durationMs, Date.now()),
     state,
     stats: () => ({
       grants: { ...counters.grants },

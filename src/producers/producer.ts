@@ -100,7 +100,13 @@ export function createProducer(options: CreateProducerOptions): Producer {
       }
       for (const [queue, list] of byQueue) {
         const opts: JobsOptions = { ...JOBS[queue].options, ...options.jobOptions?.[queue] };
-        await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: jobIdFor(queue, i.key) } })));
+        const [only] = list;
+        if (list.length === 1 && only) {
+          // One job (most HTTP requests): `add` is one script call; `addBulk` wraps it in MULTI/EXEC.
+          await queues[queue].add(queue, only.data, { ...opts, jobId: jobIdFor(queue, only.key) });
+        } else {
+          await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: jobIdFor(queue, i.key) } })));
+        }
       }
       return results;
     } catch (err) {

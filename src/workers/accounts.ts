@@ -82,6 +82,8 @@ export function createAccounts(options: CreateAccountsOptions): { accounts: Map<
         },
         onResponse: (event) => {
           options.onResponse?.(event, account.name);
+          // An answered request was counted by AIQ somewhere within its duration (a 429 is not counted).
+          if (typeof event.status === 'number' && event.status !== 429) budget.observeAnswer(event.durationMs);
           if (event.status === 429) {
             // GETs are retried inside the client; the whole account cools down meanwhile.
             void budget.reportRateLimited(event.retryAfterMs).catch(() => undefined);

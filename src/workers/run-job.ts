@@ -60,13 +60,16 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
     const started = Date.now();
     const attempt = job.attemptsMade + 1;
     const jobId = job.id ?? '';
-    const log = deps.log.child({ queue: bound.queue, job: job.name, jobId, attempt });
+    // The child logger is made on first use: most jobs never log, and a child costs a few µs.
+    let childLog: Logger | undefined;
+    const log = (): Logger => (childLog ??= deps.log.child({ queue: bound.queue, job: job.name, jobId, attempt }));
+    const debugOn = deps.log.isLevelEnabled('debug');
     const parsed = bound.parse(job.data);
     const base = { jobId, queue: bound.queue, attempts: attempt };
 
     if (!parsed.ok) {
       const message = parsed.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
-      log.warn({ issues: parsed.issues }, 'invalid payload: dead without retries');
+      log().warn({ issues: parsed.issues }, 'invalid payload: dead without retries');
       await deps.events.publish({ ...base, kind: 'job.dead', key: `invalid:${jobId}`, account: '', contactID: '', detail: { code: 'AIQ_ERR_PAYLOAD_INVALID', issues: parsed.issues } });
       deps.observer?.onOutcome?.(bound.queue, 'job.dead', Date.now() - started);
       throw new UnrecoverableError(`AIQ_ERR_PAYLOAD_INVALID: ${message}`);
@@ -83,15 +86,20 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
       await finishDead(err);
       throw new UnrecoverableError(deadReason(err));
     }
-    const entry = await deps.ledger.get(key);
+    // A job's first start cannot find its key terminal (the enqueue that created the job had
+    // just accepted the key), so only later starts (retries, waits, stalls, replays) read the
+    // ledger first: one Redis round trip less per job. Effects stay guarded by the ledger's claim.
+    const entry = job.attemptsStarted > 1 ? await deps.ledger.get(key) : null;
     if (entry?.terminal) {
-      log.debug({ terminal: entry.terminal }, 'already done: nothing to do');
+      if (debugOn) log().debug({ terminal: entry.terminal }, 'already done: nothing to do');
       return;
     }
 
     const ctx: HandlerContext = {
       signal: signal ?? new AbortController().signal,
-      log,
+      get log() {
+        return log();
+      },
       attempt,
       jobId,
       queue: bound.queue,
@@ -109,7 +117,7 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
 
     const delay = async (untilMs: number, reason: string) => {
       deps.observer?.onDelay?.(bound.queue, reason);
-      log.debug({ untilMs, reason }, 'waiting without using an attempt');
+      if (debugOn) log().debug({ untilMs, reason }, 'waiting without using an attempt');
       await job.moveToDelayed(Math.max(untilMs, Date.now() + 1), token);
       throw new DelayedError(reason);
     };
@@ -125,7 +133,7 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
         detail: outcome.detail ?? {},
       });
       if (event) deps.observer?.onOutcome?.(bound.queue, outcome.kind, Date.now() - started);
-      log.debug({ kind: outcome.kind }, 'done');
+      if (debugOn) log().debug({ kind: outcome.kind }, 'done');
     } catch (err) {
       if (err instanceof RetryLater) return delay(err.untilMs, err.message);
       if (err instanceof AiqRateLimitedError) {
@@ -138,7 +146,7 @@ export function createProcessor(bound: BoundJob, deps: RunnerDeps) {
       }
       const retryable = err instanceof AiqSyncError ? err.retryable : true;
       const final = !retryable || attempt >= (job.opts.attempts ?? 1);
-      log[final ? 'error' : 'warn']({ err, final }, final ? 'job failed: dead letter' : 'attempt failed: will retry');
+      log()[final ? 'error' : 'warn']({ err, final }, final ? 'job failed: dead letter' : 'attempt failed: will retry');
       if (final) {
         await finishDead(err);
         throw new UnrecoverableError(deadReason(err));
