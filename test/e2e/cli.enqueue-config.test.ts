@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createPrefixedRedis, testRedisUrl } from '../helpers/redis.ts';
 import { runCli } from '../helpers/processes.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -10,12 +10,8 @@ afterEach(async () => {
 
 describe('aiq-sync enqueue', () => {
   it('refuses an invalid line with the field named, enqueues the others, and reports duplicates', async () => {
-    const prefix = testPrefix();
-    const redis = createTestRedis();
-    cleanups.push(async () => {
-      await deletePrefix(redis, prefix);
-      await redis.quit();
-    });
+    const { prefix, redis, cleanup } = createPrefixedRedis();
+    cleanups.push(cleanup);
     const env = { REDIS_URL: testRedisUrl(), SYNC_PREFIX: prefix, LOG_LEVEL: 'silent' };
     const t = (id: string, phone: string) => JSON.stringify({ source: 'treez', storeId: '1', transactionId: id, occurredAt: '2026-11-28T10:00:00Z', customer: { phone }, total: 5 });
     const input = [t('A', '4155550100'), t('B', '415555010'), '', '{"not json', t('A', '4155550100'), t('C', '(415) 555-0199')].join('\n') + '\n';

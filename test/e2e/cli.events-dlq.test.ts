@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventStream } from '../../src/lib/events.ts';
 import { createKeys } from '../../src/lib/keys.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createPrefixedRedis, testRedisUrl } from '../helpers/redis.ts';
 import { runCli, spawnCli } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -11,12 +11,8 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const prefix = testPrefix();
-  const redis = createTestRedis();
-  cleanups.push(async () => {
-    await deletePrefix(redis, prefix);
-    await redis.quit();
-  });
+  const { prefix, redis, cleanup } = createPrefixedRedis();
+  cleanups.push(cleanup);
   const stream = createEventStream({ redis, keys: createKeys(prefix) });
   const env = { REDIS_URL: testRedisUrl(), SYNC_PREFIX: prefix, LOG_LEVEL: 'silent' };
   const event = (kind: string, key: string, queue = 'points') => ({ kind, key, jobId: 'j', queue, account: 'default', contactID: 'c', attempts: 1, detail: { n: 1 } });

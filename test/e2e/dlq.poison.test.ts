@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventStream, type ResultEvent } from '../../src/lib/events.ts';
 import { createKeys } from '../../src/lib/keys.ts';
 import { createSimulator } from '../../src/simulator/index.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createPrefixedRedis, testRedisUrl } from '../helpers/redis.ts';
 import { runCli, spawnCli } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -26,12 +26,8 @@ describe('poison jobs through the CLI', () => {
   it('lists a poisoned job by its error code, and a replay after the cause is fixed applies it once', async () => {
     const sim = await createSimulator({ apiKey: 'dlq-key', uid: '1234' });
     cleanups.push(() => sim.close());
-    const prefix = testPrefix();
-    const redis = createTestRedis();
-    cleanups.push(async () => {
-      await deletePrefix(redis, prefix);
-      await redis.quit();
-    });
+    const { prefix, redis, cleanup } = createPrefixedRedis();
+    cleanups.push(cleanup);
     const dir = await mkdtemp(join(tmpdir(), 'aiq-dlq-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     // Account "east" is configured with a revoked key: AIQ answers 403, the job is dead at once.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventStream, type ResultEvent } from '../../src/lib/events.ts';
 import { createKeys } from '../../src/lib/keys.ts';
 import { createSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createPrefixedRedis, testRedisUrl } from '../helpers/redis.ts';
 import { runCli, spawnCli, type CliProcess } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -26,12 +26,8 @@ describe('exactly once across worker crashes', () => {
       ],
     });
     cleanups.push(() => sim.close());
-    const prefix = testPrefix();
-    const redis = createTestRedis();
-    cleanups.push(async () => {
-      await deletePrefix(redis, prefix);
-      await redis.quit();
-    });
+    const { prefix, redis, cleanup } = createPrefixedRedis();
+    cleanups.push(cleanup);
     const phones = Array.from({ length: 50 }, (_, i) => `41555${String(10_000 + i).slice(-5)}`);
     const contacts = phones.map((mobilePhone) => sim.control.addPersona({ mobilePhone, loyaltyPoints: 0 }).contactID);
 

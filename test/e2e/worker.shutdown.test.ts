@@ -3,7 +3,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/lib/config.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createSimulator } from '../../src/simulator/index.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createPrefixedRedis, testRedisUrl } from '../helpers/redis.ts';
 import { spawnCli } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -15,12 +15,8 @@ afterEach(async () => {
 async function setup(latencyMs: number, total: number) {
   const sim = await createSimulator({ apiKey: 'k-shutdown', uid: '1234', faults: [{ route: 'adjustPoints', kind: 'latency', probability: 1, latencyMs }] });
   cleanups.push(() => sim.close());
-  const prefix = testPrefix();
-  const redis = createTestRedis();
-  cleanups.push(async () => {
-    await deletePrefix(redis, prefix);
-    await redis.quit();
-  });
+  const { prefix, cleanup } = createPrefixedRedis();
+  cleanups.push(cleanup);
   const env = {
     REDIS_URL: testRedisUrl(),
     SYNC_PREFIX: prefix,

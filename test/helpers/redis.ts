@@ -22,3 +22,17 @@ export function createTestRedis(url = testRedisUrl()): Redis {
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   await deleteKeysByPrefix(redis, prefix);
 }
+
+/** A fresh prefix and a connection for a test; `cleanup` deletes the prefix's keys and closes it. */
+export function createPrefixedRedis(): { prefix: string; redis: Redis; cleanup(): Promise<void> } {
+  const prefix = testPrefix();
+  const redis = createTestRedis();
+  return {
+    prefix,
+    redis,
+    cleanup: async () => {
+      await deletePrefix(redis, prefix);
+      await redis.quit();
+    },
+  };
+}
