@@ -53,9 +53,9 @@ describe('settling an ambiguous attempt', () => {
     await ledger.accept(key);
     const first = await ledger.claim(key, 'holder-a', 300, 1_000);
     expect(first.kind).toBe('fresh');
-    // holder-a renews while its request waits for the budget, sends, then dies without releasing.
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(await ledger.renew(key, 'holder-a', 300)).toBe(true);
+    // holder-a renews while its request waits for the budget (its lease now ends well after the
+    // claim's own settle time), sends, then dies without releasing.
+    expect(await ledger.renew(key, 'holder-a', 1_500)).toBe(true);
     const leaseEnd = (await ledger.get(key))!.leaseUntil!;
     // Its request may have left just before the lease lapsed: the key settles 1 s after that.
     const next = await waitFor(async () => {
