@@ -87,3 +87,18 @@ export async function startPipeline(options: StartPipelineOptions = {}): Promise
     },
   };
 }
+
+/** An app without workers (it only enqueues) on a fresh prefix; its close and key cleanup go onto `cleanups`. */
+export async function startProducerApp(cleanups: Array<() => Promise<unknown>>, env: Record<string, string> = {}): Promise<App> {
+  const prefix = testPrefix();
+  const config = loadConfig({ REDIS_URL: testRedisUrl(), SYNC_PREFIX: prefix, LOG_LEVEL: 'silent', ...env });
+  const app = createApp({ config, logger: createLogger({ level: 'silent' }) });
+  await app.start();
+  cleanups.push(async () => {
+    await app.close();
+    const redis = createTestRedis();
+    await deletePrefix(redis, prefix);
+    await redis.quit();
+  });
+  return app;
+}

@@ -2,13 +2,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/lib/config.ts';
+import type { App } from '../../src/app.ts';
 import { PayloadInvalidError } from '../../src/lib/errors.ts';
-import { createLogger } from '../../src/lib/logger.ts';
 import { runBackfill, type BackfillStart, type RunBackfillOptions } from '../../src/producers/backfill.ts';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { startPipeline, type TestPipeline, startProducerApp } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -23,18 +20,8 @@ async function tempDir(): Promise<string> {
 }
 
 /** A producer-only app (no workers) on a fresh prefix. */
-async function startApp(): Promise<App> {
-  const prefix = testPrefix();
-  const config = loadConfig({ REDIS_URL: testRedisUrl(), SYNC_PREFIX: prefix, LOG_LEVEL: 'silent' });
-  const app = createApp({ config, logger: createLogger({ level: 'silent' }) });
-  await app.start();
-  cleanups.push(async () => {
-    await app.close();
-    const redis = createTestRedis();
-    await deletePrefix(redis, prefix);
-    await redis.quit();
-  });
-  return app;
+function startApp(): Promise<App> {
+  return startProducerApp(cleanups);
 }
 
 const phoneOf = (i: number) => String(4155550000 + i);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/lib/config.ts';
+import type { App } from '../../src/app.ts';
 import type { ResultEvent } from '../../src/lib/events.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { BACKFILL_SCHEDULER_ID, createBackfillProcessor, registerBackfillScheduler } from '../../src/producers/backfill-scheduler.ts';
-import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
+import { createTestRedis } from '../helpers/redis.ts';
+import { startProducerApp } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -16,18 +16,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startApp(env: Record<string, string> = {}): Promise<App> {
-  const prefix = testPrefix();
-  const config = loadConfig({ REDIS_URL: testRedisUrl(), SYNC_PREFIX: prefix, LOG_LEVEL: 'silent', ...env });
-  const app = createApp({ config, logger: createLogger({ level: 'silent' }) });
-  await app.start();
-  cleanups.push(async () => {
-    await app.close();
-    const redis = createTestRedis();
-    await deletePrefix(redis, prefix);
-    await redis.quit();
-  });
-  return app;
+function startApp(env: Record<string, string> = {}): Promise<App> {
+  return startProducerApp(cleanups, env);
 }
 
 /** A real BullMQ worker on the `backfill` queue running the processor. */
