@@ -65,8 +65,11 @@ export interface Rig {
   /** SIGKILLs worker `index` and starts a replacement. */
   killWorker(index: number): Promise<void>;
   startIngress(): Promise<void>;
-  /** SIGTERM (graceful drain), then a new ingress on the same port. */
-  restartIngress(): Promise<void>;
+  /**
+   * Stops the ingress (SIGTERM: a graceful drain; SIGKILL: a crash, possibly between a request's
+   * ledger write and its queue add) and starts a new one on the same port.
+   */
+  restartIngress(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Every process this rig started, stopped ones included. */
   processes(): ManagedProcess[];
   /** Sums of the watched patterns over every process's output, and the processes that died on their own. */
@@ -168,8 +171,8 @@ export async function createRig(options: RigOptions): Promise<Rig> {
         await sleep(100);
       }
     },
-    async restartIngress() {
-      await rig.ingress?.stop('SIGTERM');
+    async restartIngress(signal) {
+      await rig.ingress?.stop(signal);
       counters.ingressRestarts += 1;
       await rig.startIngress();
     },

@@ -129,8 +129,9 @@ const CHAOS_SIZES = {
 } as const;
 
 /**
- * Three workers SIGKILLed at random every few seconds, the ingress restarted once, every
- * adjustPoints fault, 429 storms, redeliveries, reversals before their sale, poisoned inputs.
+ * Three workers SIGKILLed at random every few seconds, the ingress restarted once gracefully and
+ * once after a SIGKILL, every adjustPoints fault, 429 storms, redeliveries, reversals before their
+ * sale, poisoned inputs.
  */
 export async function runChaos(options: ScenarioOptions): Promise<ScenarioReport> {
   const started = Date.now();
@@ -148,8 +149,12 @@ export async function runChaos(options: ScenarioOptions): Promise<ScenarioReport
     options.log?.(`chaos: ${traffic.figures.transactions} transactions in ${n} posts`);
     await postAll(client, traffic, size.paceMs, (i) => {
       if (i === Math.floor(n * 0.35)) {
-        options.log?.('chaos: restarting the ingress');
-        background.push(rig.restartIngress());
+        options.log?.('chaos: restarting the ingress (SIGTERM)');
+        background.push(rig.restartIngress('SIGTERM'));
+      }
+      if (i === Math.floor(n * 0.6)) {
+        options.log?.('chaos: crashing the ingress (SIGKILL) and starting it again');
+        background.push(rig.restartIngress('SIGKILL'));
       }
       if (stormAt.includes(i)) {
         options.log?.('chaos: 429 storm');

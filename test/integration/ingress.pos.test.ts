@@ -89,6 +89,20 @@ describe('POST /v1/pos/transactions', () => {
     expect(await pointsJobs(rig)).toBe(3);
   });
 
+  it('enqueues a redelivery whose first delivery was recorded but never queued (a producer killed between the two writes)', async () => {
+    const rig = await startRig();
+    // What a SIGKILL between the ledger's accept and the queue add leaves behind: the key, no job.
+    expect(await rig.app.ledger.acceptMany(['pos:treez:12:K-1:sale'])).toEqual([true]);
+    expect(await pointsJobs(rig)).toBe(0);
+    const res = await postPos(rig, sale('K-1'));
+    expect(res.statusCode).toBe(202);
+    expect(res.json().results).toEqual([{ transactionId: 'K-1', idempotencyKey: 'pos:treez:12:K-1:sale', jobId: expect.stringMatching(/^points-/), status: 'queued' }]);
+    expect((await rig.app.queues.points.getJob(res.json().results[0].jobId))?.data).toMatchObject({ transactionId: 'K-1' });
+    // Once the job exists, the next redelivery is a duplicate again.
+    expect((await postPos(rig, sale('K-1'))).json().results[0].status).toBe('duplicate');
+    expect(await pointsJobs(rig)).toBe(1);
+  });
+
   it('refuses a whole batch when one transaction is invalid, naming its field, and enqueues none', async () => {
     const rig = await startRig();
     const transactions = [sale('B-0'), sale('B-1'), sale('B-2'), sale('B-3', { customer: { phone: '415555010' } }), sale('B-4')];
