@@ -3,7 +3,8 @@
  * bench/results/<date>[-quick].json and regenerates BENCHMARKS.md from the newest results.
  *
  * Options: --quick; --only 1,2 (items); --out NAME (results file name without .json; a name that
- * is not `<date>` or `<date>-quick` is kept but not shown in BENCHMARKS.md).
+ * is not `<date>` or `<date>-quick` is kept but not shown in BENCHMARKS.md); --profile DIR (the
+ * benchmark child, where the measured workers and servers run, writes V8 CPU profiles to DIR).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +35,7 @@ function localDate(d: Date): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' } },
     allowPositionals: false,
   });
   const quick = values.quick === true;
@@ -44,7 +45,7 @@ async function main(): Promise<number> {
   const machine = machineFacts(redis);
   write(`aiq-sync benchmarks${quick ? ' (quick)' : ''}: ${machine.cores} cores ${machine.cpuModel}, Node ${machine.node}, Redis ${machine.redis} (${redis.source}), load ${machine.loadAverageAtStart}`);
   const connection = connect(redis.url);
-  const host = startHost();
+  const host = startHost(values.profile === undefined ? {} : { execArgv: ['--cpu-prof', '--cpu-prof-dir', values.profile] });
   const ctx: BenchContext = { quick, redisUrl: redis.url, redis: connection, host, log: write };
   const figures: Figure[] = [];
   const sections: SectionRecord[] = [];
