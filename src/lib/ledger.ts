@@ -1,6 +1,7 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
+import { createCoalescer } from './coalesce.ts';
 import { buildEvent, eventFields, type EventInput, type ResultEvent } from './events.ts';
 
 /**
@@ -76,6 +77,43 @@ export interface CreateLedgerOptions {
 
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
+// The claim of one key (see Ledger.claim), shared by the single and the batched script.
+const CLAIM_FN = `local function claim(key, owner, leaseMs, ttl, settleMs, now)
+local h = redis.call('HMGET', key, 'terminal', 'state', 'leaseUntil', 'owner', 'firstAttemptAt', 'attemptStartedAt')
+if h[1] then return {'terminal', h[1]} end
+local lease = tonumber(h[3] or '0') or 0
+if h[2] == 'pending' and lease > now and h[4] ~= owner then return {'busy', tostring(lease)} end
+-- An ambiguous attempt's request may still be in flight at AIQ: reconcile only once it has settled.
+-- It left no later than its release (attemptStartedAt, set then) or, when its holder died, than the
+-- end of the holder's lease: a request can wait for the rate budget long after the key was claimed.
+local settled = math.max(tonumber(h[6] or '0') or 0, lease) + tonumber(settleMs)
+if h[2] == 'pending' and settled > now then return {'busy', tostring(settled)} end
+local first = h[5]
+local fields = {'state', 'pending', 'owner', owner, 'leaseUntil', tostring(now + tonumber(leaseMs)), 'attemptStartedAt', tostring(now)}
+if not first then
+  first = tostring(now)
+  fields[#fields + 1] = 'firstAttemptAt'
+  fields[#fields + 1] = first
+end
+redis.call('HSET', key, unpack(fields))
+redis.call('PEXPIRE', key, ttl)
+if h[2] == 'pending' then return {'ambiguous', first} end
+return {'fresh', first}
+end`;
+
+// The terminal outcome of one key and its result event (see Ledger.finish): 0 when the key was
+// already terminal (nothing written), else 1.
+const FINISH_FN = `local function finish(key, stream, ttl, maxLen, kind, extra, ev)
+if redis.call('HEXISTS', key, 'terminal') == 1 then return 0 end
+local fields = {'terminal', kind, 'state', kind}
+for _, v in ipairs(extra) do fields[#fields + 1] = v end
+redis.call('HSET', key, unpack(fields))
+redis.call('HDEL', key, 'owner')
+redis.call('PEXPIRE', key, ttl)
+redis.call('XADD', stream, 'MAXLEN', '~', maxLen, '*', unpack(ev))
+return 1
+end`;
+
 const SCRIPTS = {
   ledgerAccept: {
     numberOfKeys: 1,
@@ -101,26 +139,21 @@ return out`,
   ledgerClaim: {
     numberOfKeys: 1,
     lua: `${NOW}
-local h = redis.call('HMGET', KEYS[1], 'terminal', 'state', 'leaseUntil', 'owner', 'firstAttemptAt', 'attemptStartedAt')
-if h[1] then return {'terminal', h[1]} end
-local lease = tonumber(h[3] or '0') or 0
-if h[2] == 'pending' and lease > now and h[4] ~= ARGV[1] then return {'busy', tostring(lease)} end
--- An ambiguous attempt's request may still be in flight at AIQ: reconcile only once it has settled.
--- It left no later than its release (attemptStartedAt, set then) or, when its holder died, than the
--- end of the holder's lease: a request can wait for the rate budget long after the key was claimed.
-local settled = math.max(tonumber(h[6] or '0') or 0, lease) + tonumber(ARGV[4])
-if h[2] == 'pending' and settled > now then return {'busy', tostring(settled)} end
-local first = h[5]
-local fields = {'state', 'pending', 'owner', ARGV[1], 'leaseUntil', tostring(now + tonumber(ARGV[2])), 'attemptStartedAt', tostring(now)}
-if not first then
-  first = tostring(now)
-  fields[#fields + 1] = 'firstAttemptAt'
-  fields[#fields + 1] = first
+${CLAIM_FN}
+return claim(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now)`,
+  },
+  // Claims of many keys in one script: KEYS are the ledger keys, ARGV the TTL then owner,
+  // lease and settle time per key. One reply per key, as the single claim's.
+  ledgerClaimMany: {
+    numberOfKeys: null,
+    lua: `${NOW}
+${CLAIM_FN}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local b = 2 + (i - 1) * 3
+  out[i] = claim(key, ARGV[b], ARGV[b + 1], ARGV[1], ARGV[b + 2], now)
 end
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if h[2] == 'pending' then return {'ambiguous', first} end
-return {'fresh', first}`,
+return out`,
   },
   ledgerRenew: {
     numberOfKeys: 1,
@@ -144,17 +177,36 @@ return 1`,
   },
   ledgerFinish: {
     numberOfKeys: 2,
-    lua: `if redis.call('HEXISTS', KEYS[1], 'terminal') == 1 then return 0 end
+    lua: `${FINISH_FN}
 local n = tonumber(ARGV[4])
-local fields = {'terminal', ARGV[3], 'state', ARGV[3]}
-for i = 1, n * 2 do fields[#fields + 1] = ARGV[4 + i] end
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('HDEL', KEYS[1], 'owner')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local fields = {}
+for i = 1, n * 2 do fields[i] = ARGV[4 + i] end
 local ev = {}
 for i = 5 + n * 2, #ARGV do ev[#ev + 1] = ARGV[i] end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ev))
-return 1`,
+return finish(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], fields, ev)`,
+  },
+  // Finishes of many keys in one script: KEYS are the ledger keys then the event stream; ARGV the
+  // TTL, the stream's MAXLEN, then per key its kind, its field count and fields, its event's
+  // value count and values. Events are appended in the order of the keys.
+  ledgerFinishMany: {
+    numberOfKeys: null,
+    lua: `${FINISH_FN}
+local stream = KEYS[#KEYS]
+local out = {}
+local a = 3
+for i = 1, #KEYS - 1 do
+  local kind = ARGV[a]
+  local n = tonumber(ARGV[a + 1]) * 2
+  local fields = {}
+  for j = 1, n do fields[j] = ARGV[a + 1 + j] end
+  a = a + 2 + n
+  local m = tonumber(ARGV[a])
+  local ev = {}
+  for j = 1, m do ev[j] = ARGV[a + j] end
+  a = a + 1 + m
+  out[i] = finish(KEYS[i], stream, ARGV[1], ARGV[2], kind, fields, ev)
+end
+return out`,
   },
   ledgerReopen: {
     numberOfKeys: 1,
@@ -185,6 +237,37 @@ function withScripts(redis: RedisClient): ScriptClient {
   return r as unknown as ScriptClient;
 }
 
+interface ClaimCall {
+  /** The ledger's Redis key. */
+  key: string;
+  owner: string;
+  leaseMs: number;
+  settleMs: number;
+}
+
+interface FinishCall {
+  key: string;
+  kind: string;
+  /** Extra fields, flat (name, value, …). */
+  fields: string[];
+  /** The event's fields for XADD, flat. */
+  event: string[];
+}
+
+function claimResult(reply: unknown): ClaimResult {
+  const [kind, a] = reply as [string, string];
+  switch (kind) {
+    case 'terminal':
+      return { kind, terminal: a };
+    case 'busy':
+      return { kind, leaseUntil: Number(a) };
+    case 'ambiguous':
+      return { kind, firstAttemptAt: Number(a) };
+    default:
+      return { kind: 'fresh', firstAttemptAt: Number(a) };
+  }
+}
+
 function num(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
@@ -197,15 +280,44 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
   const maxLen = options.eventsMaxLen ?? 1_000_000;
   const scripts = withScripts(redis);
 
+  // Claims and finishes of concurrent jobs leave as one script call per turn of the event loop:
+  // at a few thousand jobs/s a command's write is a good share of a job's CPU. A lone call goes
+  // as the single-key script, as before.
+  const claims = createCoalescer<ClaimCall, ClaimResult>(async (batch) => {
+    const [only] = batch;
+    if (batch.length === 1 && only) return [claimResult(await scripts.ledgerClaim(only.key, only.owner, only.leaseMs, ttlMs, only.settleMs))];
+    const reply = await scripts.ledgerClaimMany(batch.length, ...batch.map((c) => c.key), ttlMs, ...batch.flatMap((c) => [c.owner, c.leaseMs, c.settleMs]));
+    return (reply as unknown[]).map(claimResult);
+  });
+  // The acceptances of concurrent requests (each a list of keys, in order), likewise.
+  const accepts = createCoalescer<readonly string[], boolean[]>(async (batch) => {
+    const all = batch.flat();
+    const [only] = all;
+    if (all.length === 1 && only !== undefined) return [[(await scripts.ledgerAccept(only, ttlMs)) === 1]];
+    const reply = await scripts.ledgerAcceptMany(all.length, ...all, ttlMs);
+    const fresh = (Array.isArray(reply) ? reply : []).map((value) => value === 1);
+    if (fresh.length !== all.length) throw new Error(`the ledger answered ${fresh.length} acceptances for ${all.length} keys`);
+    let at = 0;
+    return batch.map((list) => fresh.slice(at, (at += list.length)));
+  });
+  const finishes = createCoalescer<FinishCall, boolean>(async (batch) => {
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      return [(await scripts.ledgerFinish(only.key, keys.events(), ttlMs, maxLen, only.kind, only.fields.length / 2, ...only.fields, ...only.event)) === 1];
+    }
+    const args = batch.flatMap((f) => [f.kind, f.fields.length / 2, ...f.fields, f.event.length, ...f.event]);
+    const reply = await scripts.ledgerFinishMany(batch.length + 1, ...batch.map((f) => f.key), keys.events(), ttlMs, maxLen, ...args);
+    return (reply as unknown[]).map((v) => v === 1);
+  });
+
   return {
     async accept(key) {
-      return (await scripts.ledgerAccept(keys.ledger(key), ttlMs)) === 1;
+      const [fresh] = await accepts.call([keys.ledger(key)]);
+      return fresh === true;
     },
     async acceptMany(list) {
       if (list.length === 0) return [];
-      if (list.length === 1) return [(await scripts.ledgerAccept(keys.ledger(list[0] as string), ttlMs)) === 1];
-      const reply = await scripts.ledgerAcceptMany(list.length, ...list.map((key) => keys.ledger(key)), ttlMs);
-      return (Array.isArray(reply) ? reply : []).map((value) => value === 1);
+      return accepts.call(list.map((key) => keys.ledger(key)));
     },
     async get(key) {
       const h = await redis.hgetall(keys.ledger(key));
@@ -219,18 +331,8 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
         fields: h,
       };
     },
-    async claim(key, owner, leaseMs, settleMs) {
-      const [kind, a] = (await scripts.ledgerClaim(keys.ledger(key), owner, leaseMs, ttlMs, settleMs)) as [string, string];
-      switch (kind) {
-        case 'terminal':
-          return { kind, terminal: a };
-        case 'busy':
-          return { kind, leaseUntil: Number(a) };
-        case 'ambiguous':
-          return { kind, firstAttemptAt: Number(a) };
-        default:
-          return { kind: 'fresh', firstAttemptAt: Number(a) };
-      }
+    claim(key, owner, leaseMs, settleMs) {
+      return claims.call({ key: keys.ledger(key), owner, leaseMs, settleMs });
     },
     async renew(key, owner, leaseMs) {
       return (await scripts.ledgerRenew(keys.ledger(key), owner, leaseMs)) === 1;
@@ -241,17 +343,8 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
     async finish(key, fields, input) {
       const event = buildEvent(input);
       const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
-      const done = await scripts.ledgerFinish(
-        keys.ledger(key),
-        keys.events(),
-        ttlMs,
-        maxLen,
-        event.kind,
-        flat.length / 2,
-        ...flat,
-        ...eventFields(event),
-      );
-      return done === 1 ? event : null;
+      const done = await finishes.call({ key: keys.ledger(key), kind: event.kind, fields: flat, event: eventFields(event) });
+      return done ? event : null;
     },
     async reopen(key) {
       return (await scripts.ledgerReopen(keys.ledger(key))) === 1;
