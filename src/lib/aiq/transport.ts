@@ -79,7 +79,13 @@ export function createTransport(options: TransportOptions): Transport {
     async send(exchange) {
       const { route, method, signal } = exchange;
       const path = `${basePath}${exchange.path}`;
-      const where: ExchangeDescription = { what: `${method} ${redact(path.split('?')[0] ?? path)}` };
+      // Only errors read it: scrubbed on first read, not on every request.
+      let what: string | undefined;
+      const where: ExchangeDescription = {
+        get what() {
+          return (what ??= `${method} ${redact(path.split('?')[0] ?? path)}`);
+        },
+      };
 
       if (signal?.aborted) throw aborted(signal, where);
       if (options.beforeRequest) {
