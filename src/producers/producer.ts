@@ -6,6 +6,7 @@ import type { Ledger } from '../lib/ledger.ts';
 import type { Queues } from '../lib/queues.ts';
 import {
   attributeUpdateSchema,
+  isOutputOf,
   newContactSchema,
   optInSchema,
   parseWith,
@@ -45,8 +46,12 @@ interface Item {
   data: unknown;
 }
 
-/** Re-validates with the job's own schema: a producer never enqueues what a worker would refuse. */
+/**
+ * Re-validates with the job's own schema: a producer never enqueues what a worker would refuse.
+ * What that schema has just parsed (the ingress's and the CLI's output) is not parsed again.
+ */
 function assertValid(schema: Parameters<typeof parseWith>[0], data: unknown): void {
+  if (isOutputOf(schema, data)) return;
   const r = parseWith(schema, data);
   if (!r.ok) throw new PayloadInvalidError(r.issues);
 }
@@ -71,7 +76,7 @@ export function createProducer(options: CreateProducerOptions): Producer {
     try {
       const fresh = await ledger.acceptMany(items.map((i) => i.key));
       const results: EnqueueResult[] = [];
-      const toAdd: Item[] = [];
+      const toAdd: Array<Item & { jobId: string }> = [];
       const inThisCall = new Set<string>();
       for (const [index, item] of items.entries()) {
         const jobId = jobIdFor(item.queue, item.key);
@@ -79,20 +84,20 @@ export function createProducer(options: CreateProducerOptions): Producer {
         if (inThisCall.has(item.key)) {
           // The same key twice in one call: the first one counts.
         } else if (fresh[index]) {
-          toAdd.push(item);
+          toAdd.push({ ...item, jobId });
           status = 'queued';
         } else {
           const entry = await ledger.get(item.key);
           const touched = entry?.state !== undefined || entry?.terminal !== undefined;
           if (!touched && !(await queues[item.queue].getJob(jobId))) {
-            toAdd.push(item);
+            toAdd.push({ ...item, jobId });
             status = 'queued';
           }
         }
         inThisCall.add(item.key);
         results.push({ idempotencyKey: item.key, jobId, status });
       }
-      const byQueue = new Map<JobQueueName, Item[]>();
+      const byQueue = new Map<JobQueueName, typeof toAdd>();
       for (const item of toAdd) {
         const list = byQueue.get(item.queue);
         if (list) list.push(item);
@@ -103,9 +108,9 @@ export function createProducer(options: CreateProducerOptions): Producer {
         const [only] = list;
         if (list.length === 1 && only) {
           // One job (most HTTP requests): `add` is one script call; `addBulk` wraps it in MULTI/EXEC.
-          await queues[queue].add(queue, only.data, { ...opts, jobId: jobIdFor(queue, only.key) });
+          await queues[queue].add(queue, only.data, { ...opts, jobId: only.jobId });
         } else {
-          await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: jobIdFor(queue, i.key) } })));
+          await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: i.jobId } })));
         }
       }
       return results;

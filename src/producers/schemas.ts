@@ -210,16 +210,38 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: Paylo
 
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, prefix: ReadonlyArray<string | number> = []): ParseResult<z.infer<S>> {
   const parsed = schema.safeParse(input);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: toPayloadIssues(parsed.error, prefix) };
+  if (!parsed.success) return { ok: false, issues: toPayloadIssues(parsed.error, prefix) };
+  const value: unknown = parsed.data;
+  if (value !== null && typeof value === 'object') parsedBy.set(value, schema);
+  return { ok: true, value: parsed.data };
+}
+
+/**
+ * The schema each object came out of (zod returns new objects), so that the producer, which
+ * re-validates what it is given, need not parse the ingress's own output a second time.
+ */
+const parsedBy = new WeakMap<object, z.ZodType>();
+
+/** True when `value` is the output of `parseWith(schema, …)`, not merely an object like it. */
+export function isOutputOf(schema: z.ZodType, value: unknown): boolean {
+  return value !== null && typeof value === 'object' && parsedBy.get(value) === schema;
 }
 
 /** A POS request body: every transaction is valid, or none is taken (all-or-nothing). */
 export function parsePosBody(input: unknown): ParseResult<PosTransaction[]> {
   if (Array.isArray(input)) return { ok: false, issues: [{ path: '', message: 'expected an object: a transaction or {"transactions": [...]}, not an array' }] };
-  const body = parseWith(posBodySchema, input);
-  if (!body.ok) return body;
-  const list = 'transactions' in body.value && Array.isArray(body.value.transactions) ? body.value.transactions : [input];
-  const prefix = list === body.value.transactions ? ['transactions'] : [];
+  // An object without `transactions` is one transaction (the union's second branch takes any
+  // such object): checked directly, without the union's failing first branch.
+  let list: unknown[] = [input];
+  let prefix: string[] = [];
+  if (input === null || typeof input !== 'object' || Object.hasOwn(input, 'transactions')) {
+    const body = parseWith(posBodySchema, input);
+    if (!body.ok) return body;
+    if ('transactions' in body.value && Array.isArray(body.value.transactions)) {
+      list = body.value.transactions;
+      prefix = ['transactions'];
+    }
+  }
   const out: PosTransaction[] = [];
   const issues: PayloadIssue[] = [];
   list.forEach((item, i) => {

@@ -6,6 +6,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/lib/config.ts';
 import { createLogger, type Logger } from '../../src/lib/logger.ts';
 import { createIngress, startIngress, type IngressApp, type RunningIngress } from '../../src/producers/ingress/index.ts';
+import { parsePosBody } from '../../src/producers/schemas.ts';
 import { createTestRedis, deletePrefix, testPrefix, testRedisUrl } from '../helpers/redis.ts';
 
 const TOKEN = 'pos-token-0123456789';
@@ -100,6 +101,19 @@ describe('POST /v1/pos/transactions', () => {
     expect((await rig.app.queues.points.getJob(res.json().results[0].jobId))?.data).toMatchObject({ transactionId: 'K-1' });
     // Once the job exists, the next redelivery is a duplicate again.
     expect((await postPos(rig, sale('K-1'))).json().results[0].status).toBe('duplicate');
+    expect(await pointsJobs(rig)).toBe(1);
+  });
+
+  it('has the producer refuse an invalid transaction that did not come out of the schema, even a copy of one that did', async () => {
+    const rig = await startRig();
+    const parsed = parsePosBody(sale('P-1'));
+    if (!parsed.ok) throw new Error('the sale should parse');
+    const copy = { ...parsed.value[0]!, total: -5 };
+    await expect(rig.app.producer.enqueuePos([copy])).rejects.toMatchObject({ code: 'AIQ_ERR_PAYLOAD_INVALID', issues: [{ path: 'total', message: 'must be at least 0' }] });
+    await expect(rig.app.producer.enqueuePos([sale('P-2', { customer: { phone: '12' } }) as never])).rejects.toMatchObject({ code: 'AIQ_ERR_PAYLOAD_INVALID' });
+    expect(await pointsJobs(rig)).toBe(0);
+    // The schema's own output goes through (and is not parsed twice).
+    expect(await rig.app.producer.enqueuePos(parsed.value)).toEqual([expect.objectContaining({ transactionId: 'P-1', status: 'queued' })]);
     expect(await pointsJobs(rig)).toBe(1);
   });
 

@@ -50,7 +50,10 @@ export function parseJsonBody(raw: Buffer | string): JsonParseResult {
   } catch (err) {
     return { ok: false, message: `malformed JSON: ${(err as Error).message}` };
   }
-  const poisoned = findPoisonedKey(value);
+  // Without an escape sequence every key appears in the text as it is: a text that holds
+  // neither name cannot hold either key, and the walk is skipped.
+  const mayBePoisoned = text.includes('\\') || text.includes('__proto__') || text.includes('constructor');
+  const poisoned = mayBePoisoned ? findPoisonedKey(value) : null;
   if (poisoned !== null) {
     const where = poisoned.length > 200 ? `…${poisoned.slice(-200)}` : poisoned;
     return { ok: false, message: `malformed JSON: forbidden key "${where}" (prototype pollution)` };
