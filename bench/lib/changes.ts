@@ -76,6 +76,36 @@ export const CHANGES: Change[] = [
       { id: 'pipeline.cpu', label: 'Worker CPU per 1,000 jobs', before: '1.12 CPU s' },
     ],
   },
+  {
+    title: 'Ledger: the acceptances, claims and finishes of one event-loop turn share a script call',
+    why:
+      'After the fixes above, CPU profiles (`npm run bench -- --profile DIR`) still showed a Redis command\'s write syscall as the largest single cost: in the drain, the ledger\'s claim and finish (one script call each per job) took a fifth of the worker\'s busy time; in the ingress, the ledger\'s accept was a second command per request beside the queue add.',
+    what:
+      'Calls of `accept`/`acceptMany`, `claim` and `finish` join a batch that is sent once the current turn\'s I/O callbacks have run (`src/lib/coalesce.ts`, at most 64 calls a batch); a batch of one still uses the single-key script, a larger one a script that runs the same Lua function per key (shared with the single-key script) and answers per key. In the drain at concurrency 50 a batch held about 8 claims; a lone call waits for nothing but the end of its turn.',
+    files: ['src/lib/coalesce.ts', 'src/lib/ledger.ts'],
+    tests: '`npx vitest run --project unit --project integration` (52 files green; `test/unit/coalesce.test.ts` and `test/integration/ledger.batch.test.ts` are new: one script call for the calls of a turn, each key answered as alone, events in order, a terminal key untouched), `npx vitest run --project e2e test/e2e/exactly-once.kill.test.ts test/e2e/chaos.test.ts test/e2e/worker.shutdown.test.ts test/e2e/redis-cluster.test.ts`.',
+    beforeSource: 'bench/results/2026-11-28-before-batching.json',
+    figures: [
+      { id: 'pipeline.ratio', label: 'Pipeline ÷ raw BullMQ, jobs/s', before: '0.438×' },
+      { id: 'pipeline.cpu', label: 'Worker CPU per 1,000 jobs', before: '0.227 CPU s' },
+      { id: 'pipeline.redisRatio', label: 'Redis commands per job, pipeline ÷ raw', before: '1.44×' },
+    ],
+  },
+  {
+    title: 'Ingress: one zod parse per transaction, no prototype walk for bodies that cannot hold the keys',
+    why:
+      'With the accept batched, the ingress\'s own code was the next cost: a single transaction was parsed three times (the body union, whose first branch always failed and built a zod error; the transaction schema; the producer\'s re-validation), the prototype-pollution walk built a path string for every value of every body, and the job ID was hashed twice.',
+    what:
+      'An object without `transactions` goes straight to the transaction schema (the union\'s second branch accepts any such object, so the answers are unchanged); the producer skips re-parsing an object that is the very output of that schema\'s parse (a copy, or anything the CLI passes, is still validated); a body with no backslash and neither `__proto__` nor `constructor` in its text cannot hold a polluting key, so the walk is skipped (an escaped key such as `\\u005f_proto__` still gets the walk); the job ID is computed once.',
+    files: ['src/producers/schemas.ts', 'src/producers/producer.ts', 'src/producers/ingress/json.ts'],
+    tests: '`npx vitest run --project unit --project integration` (ingress, hostile-input property tests and the producer test for copies of parsed objects included).',
+    beforeSource: 'bench/results/2026-11-28-before-batching.json',
+    figures: [
+      { id: 'ingress.ratio', label: 'Ingress ÷ bare queue.add route (this and the batching above)', before: '0.429×' },
+      { id: 'ingress.cpu', label: 'Server CPU per request, ingress', before: '154 µs (bare 63 µs)' },
+      { id: 'ingress.reqPerS', label: 'Ingress throughput', before: '6,516 req/s (bare 15,131)' },
+    ],
+  },
 ];
 
 /**
@@ -84,9 +114,9 @@ export const CHANGES: Change[] = [
  */
 export const MISSED_NOTES: Record<string, string> = {
   'pipeline.ratio':
-    'The pipeline does per job what the raw worker does (a BullMQ fetch and completion, one PUT) plus two ledger script calls (the claim before the call and the finish that records the outcome and appends the result event, which together are the exactly-once guarantee), a budget call for every few jobs, zod validation of the job and of the answer, and the AIQ client\'s error mapping. Its worker process uses about 2.4× the raw worker\'s CPU per job (the CPU row above) and is bound by that CPU on this 2-core machine, while the raw worker is bound by round trips; so the quieter the machine, the faster the raw worker and the lower the ratio (0.43 in a quiet quick run, 0.56–0.6 when busy). In a `--cpu-prof` profile of the drain a fifth of the worker\'s time is socket writes of Redis commands (one write syscall per command on this VM). Next step, not attempted here: coalesce the claims and finishes of concurrent jobs into one script call per event-loop turn (estimated −10 % CPU); 0.7× would need about half the per-job CPU.',
+    'Per job the pipeline does what the raw worker does (a BullMQ fetch and completion, one PUT) plus the exactly-once guarantee (the ledger\'s claim before the call and its finish, which records the outcome and appends the result event), a budget grant, zod validation of the job and of the answer, and the AIQ client\'s error mapping and timeouts. With the claims and finishes of a turn batched, its Redis commands per job are 1.35× the raw worker\'s, but its worker process still uses about 2.2× the raw worker\'s CPU per job (the CPU row above) and is bound by that CPU on this 2-core machine (the simulator and Redis share the other core), while the raw worker is bound by round trips. In profiles of the drain after the batching, the ledger is about 2 % of the busy time, the budget 3 %, zod 3 %, and most of the rest is spent inside ioredis, undici and BullMQ: partly the work the raw worker does too, partly ours through them (each AIQ request\'s abort signal and header and body timeouts, the replies of the ledger and budget scripts). Tried and dropped: batching the BullMQ side is not open to us (its fetch-next and completion are one script per job). 0.7× would need about a third less CPU per job; what remains is spread thin over the guarantee\'s steps, none of which can go.',
   'ingress.ratio':
-    'The ratio depends on how busy the machine is: the fix more than halved the ingress\'s CPU per request and its throughput quadrupled, but on the quieter machine of this run the bare route also ran about four times faster than in the run before the fix. The bare route does one Redis round trip and no checks; the ingress does the contract\'s: bearer check (SHA-256, constant-time compare), strict JSON parse with the prototype-pollution walk, zod validation (in the route, and again in the producer, which also takes the CLI\'s unparsed input), the ledger\'s accept (a second round trip: the duplicate detection the contract requires), then the add, and a larger answer. Its CPU per request is about three times the bare route\'s (the CPU row above), and both servers are CPU-bound under autocannon. Profile shares after the fix: ledger accept ~17 %, add ~13 %, reply ~16 %, validation ~9 %, JSON parse 3 %, fastify\'s per-request child logger 2 %. One round trip for accept and add would need the job added by our own script, or added before the duplicate check (a late duplicate would then leave a no-op job), so it was not done; the route code (src/producers/ingress) is outside this change.',
+    'The bare route does one Redis round trip, no checks and answers `{jobId}`; the ingress does the contract\'s work: the bearer check (SHA-256, constant-time compare), a strict JSON parse, zod validation, the ledger\'s accept (the duplicate detection the contract requires; since the batching it shares a script call with the concurrent requests\' accepts, but it is still a second command for each turn), then the add, and a larger answer with the idempotency key and status; fastify also builds a child logger per request (reqId). CPU per request is 1.6× the bare route\'s (the CPU row above; 2.4× before these fixes), and both servers are CPU-bound under autocannon. Tried and dropped: batching the queue adds of a turn into `addBulk` cost more than it saved (its MULTI/EXEC pipeline copies every script BullMQ defines on the connection): 109–121 µs per request against 96–102 µs without it. One round trip for accept and add would need the job added by our own script rather than BullMQ\'s.',
   'backfill.rowsPerS':
     'The target is bench/backfill.ts\'s own (10,000 rows/s, wall time of `aiq-sync backfill` including start-up); the backfill (src/producers/backfill*) is its author\'s and was not changed here.',
 };
