@@ -44,12 +44,12 @@ function envLines(text: string, options: { commented: boolean }): Map<string, st
 }
 
 describe('docker-compose.yml', () => {
-  it('runs Redis 7 with AOF fsync every second, no eviction, a ping healthcheck and a volume', () => {
+  it('runs Redis 7 with AOF fsynced on every write, no eviction, a ping healthcheck and a volume', () => {
     const redis = service('redis');
     expect(redis.image).toMatch(/^redis:7(\b|$)/);
     const command = words(redis.command);
     expect(command).toContain('--appendonly yes');
-    expect(command).toContain('--appendfsync everysec');
+    expect(command).toContain('--appendfsync always');
     expect(command).toContain('--maxmemory-policy noeviction');
     expect(words(redis.healthcheck?.test)).toMatch(/redis-cli.*ping/);
     const dataVolume = (redis.volumes ?? []).find((v) => v.endsWith(':/data'));
