@@ -6,6 +6,7 @@ import type { Config } from './lib/config.ts';
 import { createEventStream, type EventStream } from './lib/events.ts';
 import { createKeys, type Keys } from './lib/keys.ts';
 import { createLedger, type Ledger } from './lib/ledger.ts';
+import { createConfirmWrites } from './lib/replicas.ts';
 import type { Logger } from './lib/logger.ts';
 import { createQueues, type Queues } from './lib/queues.ts';
 import { createRedis, quitRedis, waitForReady, type RedisClient } from './lib/redis.ts';
@@ -77,9 +78,18 @@ export function createApp(options: AppOptions): App {
   const { queues, close: closeQueues } = createQueues({ connection: redis, prefix: config.redis.prefix, logger });
   const ttlMs = Math.round(config.ledger.ttlDays * 86_400_000);
   const ledger = createLedger({ redis, keys, ttlMs, eventsMaxLen: config.events.maxLen });
-  const workerLedger = createLedger({ redis: workerRedis, keys, ttlMs, eventsMaxLen: config.events.maxLen });
+  const replicaWait = (connection: typeof redis) =>
+    createConfirmWrites({ redis: connection, prefix: config.redis.prefix, replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs });
+  const confirmWorkerWrites = replicaWait(workerRedis);
+  const confirmProducerWrites = replicaWait(redis);
+  const workerLedger = createLedger({ redis: workerRedis, keys, ttlMs, eventsMaxLen: config.events.maxLen, ...(confirmWorkerWrites ? { confirmWrites: confirmWorkerWrites } : {}) });
   const events = createEventStream({ redis: workerRedis, keys, maxLen: config.events.maxLen });
-  const producer = createProducer({ queues, ledger, ...(tuning.jobOptions ? { jobOptions: tuning.jobOptions } : {}) });
+  const producer = createProducer({
+    queues,
+    ledger,
+    ...(tuning.jobOptions ? { jobOptions: tuning.jobOptions } : {}),
+    ...(confirmProducerWrites ? { confirmWrites: confirmProducerWrites } : {}),
+  });
   const { accounts, close: closeAccounts } = createAccounts({
     config,
     redis: workerRedis,

@@ -13,6 +13,8 @@ export interface StartedCluster {
   /** One node's URL: the seed a client is given. */
   seedUrl: string;
   ports: number[];
+  /** Every server, masters and replicas (which is which is the cluster's choice). */
+  servers: StartedRedis[];
   stop(): Promise<void>;
 }
 
@@ -21,8 +23,10 @@ export interface StartClusterOptions {
   serverBinary: string;
   /** `redis-cli` */
   cliBinary: string;
-  /** Masters, no replicas; default 3 (the least Redis accepts). */
+  /** Masters; default 3 (the least Redis accepts). */
   masters?: number;
+  /** Replicas of each master; default 0. */
+  replicasPerMaster?: number;
   timeoutMs?: number;
 }
 
@@ -42,7 +46,7 @@ async function clusterState(port: number): Promise<string | undefined> {
 }
 
 /**
- * A private Redis Cluster of `masters` nodes on free ports (bus ports chosen explicitly, since
+ * A private Redis Cluster of `masters` masters (and their replicas) on free ports (bus ports chosen explicitly, since
  * port + 10 000 may not exist), created with `redis-cli --cluster create` and ready when every
  * node reports `cluster_state:ok`.
  */
@@ -54,7 +58,8 @@ export async function startRedisCluster(options: StartClusterOptions): Promise<S
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < (options.masters ?? 3); i += 1) {
+    const replicas = options.replicasPerMaster ?? 0;
+    for (let i = 0; i < (options.masters ?? 3) * (1 + replicas); i += 1) {
       const port = await freePort();
       const busPort = await freePort();
       servers.push(
@@ -67,7 +72,7 @@ export async function startRedisCluster(options: StartClusterOptions): Promise<S
       );
     }
     const ports = servers.map((s) => s.port);
-    await run(options.cliBinary, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run(options.cliBinary, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     for (;;) {
       const states = await Promise.all(ports.map(clusterState));
@@ -75,7 +80,7 @@ export async function startRedisCluster(options: StartClusterOptions): Promise<S
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok (${states.join(', ')})`);
       await sleep(200);
     }
-    return { seedUrl: servers[0]!.url, ports, stop };
+    return { seedUrl: servers[0]!.url, ports, servers, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -45,6 +45,10 @@ export async function applyOnce(ctx: HandlerContext, steps: ApplyOnceSteps): Pro
   const claim = await ledger.claim(key, owner, settings.leaseMs, settings.settleMs);
   if (claim.kind === 'terminal') return 'terminal';
   if (claim.kind === 'busy') throw new RetryLater(claim.leaseUntil + 50, 'another attempt holds this key');
+  if (claim.kind === 'unconfirmed') {
+    ctx.log.warn('the Redis replicas did not confirm the idempotency claim in time (REDIS_WAIT_REPLICAS): not calling AIQ, trying again in 1 s');
+    throw new RetryLater(Date.now() + 1_000, 'claim not confirmed by the Redis replicas');
+  }
 
   const renewEvery = Math.max(200, Math.floor(settings.leaseMs / 3));
   const timer = setInterval(() => {

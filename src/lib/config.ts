@@ -71,6 +71,8 @@ function isTimeZone(tz: string): boolean {
 export const ENV_SCHEMA = {
   REDIS_URL: z.string().default('redis://127.0.0.1:6379').pipe(url),
   REDIS_CLUSTER: flag.default(false),
+  REDIS_WAIT_REPLICAS: intIn(0, 16).default(0),
+  REDIS_WAIT_TIMEOUT_MS: intIn(10, 60_000).default(1_000),
   SYNC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_:.-]{1,64}$/, 'letters, digits and {}_:.- only, at most 64')
@@ -141,7 +143,14 @@ export interface AccountConfig {
 }
 
 export interface Config {
-  redis: { url: string; cluster: boolean; prefix: string };
+  redis: {
+    url: string;
+    cluster: boolean;
+    prefix: string;
+    /** Replicas that must confirm an acceptance or a claim before it counts (WAIT); 0: none. */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   aiq: {
     baseUrl: string;
     timeoutMs: number;
@@ -291,7 +300,7 @@ export function loadConfig(env: Environment, options: LoadConfigOptions = {}): R
   if (issues.length > 0 || !e) throw new ConfigError(issues);
 
   const config: Config = {
-    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER, prefix: e.SYNC_PREFIX },
+    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER, prefix: e.SYNC_PREFIX, waitReplicas: e.REDIS_WAIT_REPLICAS, waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     aiq: {
       baseUrl: e.AIQ_BASE_URL,
       timeoutMs: e.AIQ_TIMEOUT_MS,

@@ -2,6 +2,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 import { createCoalescer } from './coalesce.ts';
+import type { ConfirmWrites } from './replicas.ts';
 import { buildEvent, eventFields, type EventInput, type ResultEvent } from './events.ts';
 
 /**
@@ -31,7 +32,12 @@ export type ClaimResult =
   | { kind: 'ambiguous'; firstAttemptAt: number }
   /** Another live attempt holds the key until `leaseUntil` (epoch ms). */
   | { kind: 'busy'; leaseUntil: number }
-  | { kind: 'terminal'; terminal: string };
+  | { kind: 'terminal'; terminal: string }
+  /**
+   * The claim was made but its replicas did not confirm it in time (`confirmWrites`), so it was
+   * undone: nothing may be sent now, try again later.
+   */
+  | { kind: 'unconfirmed' };
 
 export interface Ledger {
   /** Producer side: true when the key is new (first acceptance). */
@@ -73,6 +79,11 @@ export interface CreateLedgerOptions {
   ttlMs?: number;
   /** Approximate MAXLEN of the event stream; default 1 000 000. */
   eventsMaxLen?: number;
+  /**
+   * Confirms a batch of claims on the replicas before any is used (REDIS_WAIT_REPLICAS), so a
+   * failover cannot lose the record that a request is about to be sent.
+   */
+  confirmWrites?: ConfirmWrites;
 }
 
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -285,9 +296,25 @@ export function createLedger(options: CreateLedgerOptions): Ledger {
   // as the single-key script, as before.
   const claims = createCoalescer<ClaimCall, ClaimResult>(async (batch) => {
     const [only] = batch;
-    if (batch.length === 1 && only) return [claimResult(await scripts.ledgerClaim(only.key, only.owner, only.leaseMs, ttlMs, only.settleMs))];
-    const reply = await scripts.ledgerClaimMany(batch.length, ...batch.map((c) => c.key), ttlMs, ...batch.flatMap((c) => [c.owner, c.leaseMs, c.settleMs]));
-    return (reply as unknown[]).map(claimResult);
+    const results =
+      batch.length === 1 && only
+        ? [claimResult(await scripts.ledgerClaim(only.key, only.owner, only.leaseMs, ttlMs, only.settleMs))]
+        : (
+            (await scripts.ledgerClaimMany(batch.length, ...batch.map((c) => c.key), ttlMs, ...batch.flatMap((c) => [c.owner, c.leaseMs, c.settleMs]))) as unknown[]
+          ).map(claimResult);
+    const taken = (r: ClaimResult) => r.kind === 'fresh' || r.kind === 'ambiguous';
+    if (!options.confirmWrites || !results.some(taken) || (await options.confirmWrites())) return results;
+    // Unconfirmed: nothing has been sent under these claims, so each goes back to what it was
+    // (a fresh key to idle; an ambiguous one to pending, to be reconciled at once). Should that
+    // fail, the lease runs out and the next attempt reconciles: safe either way.
+    await Promise.all(
+      batch.map((c, i) => {
+        const kind = results[i]?.kind;
+        if (kind !== 'fresh' && kind !== 'ambiguous') return undefined;
+        return scripts.ledgerRelease(c.key, c.owner, kind === 'fresh' ? 'clear' : 'answered').catch(() => undefined);
+      }),
+    );
+    return results.map((r): ClaimResult => (taken(r) ? { kind: 'unconfirmed' } : r));
   });
   // The acceptances of concurrent requests (each a list of keys, in order), likewise.
   const accepts = createCoalescer<readonly string[], boolean[]>(async (batch) => {

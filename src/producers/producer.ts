@@ -3,6 +3,7 @@ import { JOBS, type JobQueueName } from '../jobs/registry.ts';
 import { PayloadInvalidError, RedisUnavailableError } from '../lib/errors.ts';
 import { attributesKey, contactKey, jobIdFor, optInKey, posKey, type IdempotencyKey } from '../lib/idempotency.ts';
 import type { Ledger } from '../lib/ledger.ts';
+import type { ConfirmWrites } from '../lib/replicas.ts';
 import type { Queues } from '../lib/queues.ts';
 import {
   attributeUpdateSchema,
@@ -38,6 +39,11 @@ export interface CreateProducerOptions {
   ledger: Ledger;
   /** Extra BullMQ options per queue (tests shorten backoffs). */
   jobOptions?: Partial<Record<JobQueueName, JobsOptions>>;
+  /**
+   * Confirms on the replicas what was written before it is acknowledged (REDIS_WAIT_REPLICAS);
+   * it must wait on the connection of the queues and the ledger.
+   */
+  confirmWrites?: ConfirmWrites;
 }
 
 interface Item {
@@ -112,6 +118,11 @@ export function createProducer(options: CreateProducerOptions): Producer {
         } else {
           await queues[queue].addBulk(list.map((i) => ({ name: queue, data: i.data, opts: { ...opts, jobId: i.jobId } })));
         }
+      }
+      // Also when everything was a duplicate: the first delivery may have been answered 503
+      // because its writes were not confirmed, and they may still not be.
+      if (options.confirmWrites && !(await options.confirmWrites())) {
+        throw new RedisUnavailableError('the Redis replicas did not confirm the request in time (REDIS_WAIT_REPLICAS): not acknowledged, retry it');
       }
       return results;
     } catch (err) {

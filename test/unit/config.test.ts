@@ -15,7 +15,7 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
     const config = loadConfig({});
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', cluster: false, prefix: '{aiq}' });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', cluster: false, prefix: '{aiq}', waitReplicas: 0, waitTimeoutMs: 1_000 });
     expect(config.aiq.baseUrl).toBe('https://lab.alpineiq.com');
     expect(config.aiq.accounts).toEqual({});
     expect(config.ingress.port).toBe(8080);
@@ -27,12 +27,12 @@ describe('loadConfig', () => {
   it('lists every bad or missing variable in one error', () => {
     const issues = issuesOf(() =>
       loadConfig(
-        { REDIS_URL: 'not a url', AIQ_RATE_LIMITS: '5/fortnight', WORKER_CONCURRENCY: 'many', AIQ_UIDD: '12' },
+        { REDIS_URL: 'not a url', AIQ_RATE_LIMITS: '5/fortnight', WORKER_CONCURRENCY: 'many', AIQ_UIDD: '12', REDIS_WAIT_REPLICAS: '-1' },
         { roles: ['worker', 'ingress'] },
       ),
     );
     const paths = issues.map((i) => i.path).sort();
-    expect(paths).toEqual(['AIQ_API_KEY', 'AIQ_RATE_LIMITS', 'AIQ_UID', 'AIQ_UIDD', 'INGRESS_TOKENS', 'REDIS_URL', 'WORKER_CONCURRENCY'].sort());
+    expect(paths).toEqual(['AIQ_API_KEY', 'AIQ_RATE_LIMITS', 'AIQ_UID', 'AIQ_UIDD', 'INGRESS_TOKENS', 'REDIS_URL', 'REDIS_WAIT_REPLICAS', 'WORKER_CONCURRENCY'].sort());
   });
 
   it('requires credentials only for the roles that need them', () => {
