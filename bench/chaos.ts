@@ -1,4 +1,4 @@
-// `npm run chaos [-- --size small|full] [--scenario chaos,redis-restart,redis-cluster]`
+// `npm run chaos [-- --size small|full] [--scenario chaos,redis-restart,redis-cluster,redis-failover]`
 // Runs the reliability scenarios (the same code as the e2e tests), prints a JSON summary on
 // stdout and exits 1 when any promise was broken (2 on bad flags).
 import { parseArgs } from 'node:util';

@@ -47,6 +47,8 @@ export interface RigOptions {
   seed?: number;
   /** Extra or overriding environment for the workers. */
   workerEnv?: Record<string, string>;
+  /** Extra environment for the workers and the ingress. */
+  env?: Record<string, string>;
 }
 
 export interface Rig {
@@ -104,6 +106,7 @@ export async function createRig(options: RigOptions): Promise<Rig> {
     REDIS_CLUSTER: options.cluster ? '1' : '0',
     SYNC_PREFIX: prefix,
     LOG_LEVEL: 'warn',
+    ...options.env,
   };
   const workerEnv: Record<string, string> = {
     ...common,

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from 'ioredis';
 import { findExecutable, freePort, startRedisServer, type StartedRedis } from '../../src/lib/redis-locator.ts';
+import { keySlot } from '../../src/lib/replicas.ts';
 import { createRng, type Rng } from '../../src/simulator/prng.ts';
 import { createTraffic, type Traffic } from './chaos-traffic.ts';
 import { verifyRun } from './chaos-verify.ts';
@@ -18,7 +20,7 @@ import { startRedisCluster, type StartedCluster } from './redis-cluster.ts';
  */
 
 export type Size = 'small' | 'full';
-export const SCENARIOS = ['chaos', 'redis-restart', 'redis-cluster'] as const;
+export const SCENARIOS = ['chaos', 'redis-restart', 'redis-cluster', 'redis-failover'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface ScenarioReport {
@@ -248,11 +250,11 @@ const CLUSTER_SIZES = {
 } as const;
 
 /** Starts the scenario's three-master cluster from the redis-server and redis-cli on the PATH. */
-export async function startScenarioCluster(): Promise<StartedCluster> {
+export async function startScenarioCluster(replicasPerMaster = 0): Promise<StartedCluster> {
   const serverBinary = await findExecutable('redis-server', process.env.PATH);
   const cliBinary = await findExecutable('redis-cli', process.env.PATH);
   if (serverBinary === null || cliBinary === null) throw new Error('redis-server and redis-cli must be on the PATH');
-  return startRedisCluster({ serverBinary, cliBinary });
+  return startRedisCluster({ serverBinary, cliBinary, replicasPerMaster });
 }
 
 /**
@@ -286,8 +288,62 @@ export async function runRedisCluster(options: ScenarioOptions & { cluster?: Sta
   }
 }
 
+const FAILOVER_SIZES = {
+  small: { transactions: 200, batchSize: 20, paceMs: 200, timeoutMs: 120_000 },
+  full: { transactions: 1_000, batchSize: 40, paceMs: 200, timeoutMs: 300_000 },
+} as const;
+
+/**
+ * A Cluster of three masters with a replica each, `REDIS_WAIT_REPLICAS=1`; a third of the way
+ * in, the master of the deployment's slot is SIGKILLed and the cluster promotes its replica
+ * (cluster-node-timeout 5 s). The ingress answers 503 meanwhile; the workers carry on once the
+ * replica serves the slot; nothing acknowledged may be lost and nothing credited twice.
+ */
+export async function runRedisFailover(options: ScenarioOptions): Promise<ScenarioReport> {
+  const started = Date.now();
+  const size = FAILOVER_SIZES[options.size];
+  const cluster = await startScenarioCluster(1);
+  let rig: Rig | undefined;
+  const probe = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], { redisOptions: { maxRetriesPerRequest: 1 } });
+  probe.on('error', () => undefined);
+  try {
+    rig = await createRig({
+      redisUrl: cluster.seedUrl,
+      cluster: true,
+      env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500' },
+      faults: adjustPointsFaults(0.5),
+      personas: 20,
+      workers: 2,
+      seed: options.seed ?? 45,
+    });
+    await rig.startIngress();
+    const traffic = createTraffic({ transactions: size.transactions, personas: rig.personas, batchSize: size.batchSize, seed: options.seed ?? 45, unknownAccount: 1 });
+    const client = createPosClient({ url: rig.ingressUrl, token: INGRESS_TOKEN });
+    await probe.set(`${rig.prefix}:probe`, '1');
+    const owner = probe.slots[keySlot(rig.prefix)]?.[0];
+    const master = cluster.servers.find((s) => `127.0.0.1:${s.port}` === owner);
+    if (!master) throw new Error(`no server is the master of the deployment's slot (${owner ?? 'unknown'})`);
+    const r = rig;
+    const third = Math.floor(traffic.figures.transactions / 3);
+    const failover = (async () => {
+      const deadline = Date.now() + size.timeoutMs;
+      while (r.sim.control.ledger().length < third && Date.now() < deadline) await sleep(100);
+      options.log?.(`redis-failover: SIGKILL of the slot's master (port ${master.port})`);
+      master.process.kill('SIGKILL');
+    })();
+    await postAll(client, traffic, size.paceMs, () => undefined);
+    await failover;
+    return await finish('redis-failover', options.size, started, { rig, traffic, client, timeoutMs: size.timeoutMs, extra: { clusterMasters: 3, replicasPerMaster: 1, failovers: 1 } });
+  } finally {
+    probe.disconnect();
+    await rig?.close({ keepKeys: true });
+    await cluster.stop();
+  }
+}
+
 export const RUNNERS: Record<ScenarioName, (options: ScenarioOptions) => Promise<ScenarioReport>> = {
   chaos: runChaos,
   'redis-restart': runRedisRestart,
   'redis-cluster': runRedisCluster,
+  'redis-failover': runRedisFailover,
 };

@@ -16,7 +16,7 @@ export const ENV_DOCS = {
   REDIS_CLUSTER: { default: '0', meaning: '`1`: treat `REDIS_URL` as a Cluster seed node' },
   REDIS_WAIT_REPLICAS: {
     default: '0',
-    meaning: 'replicas that must confirm (`WAIT`) each ledger claim before its AIQ call, and each accepted request before its 2xx; set it to your replica count so a failover cannot lose either; `0`: no wait',
+    meaning: 'replicas that must confirm (`WAIT`) each ledger claim before its AIQ call, and each accepted request before its 2xx: every replica attached to the primary, at most this many; set it to your replica count so a failover cannot lose either; `0`: no wait',
   },
   REDIS_WAIT_TIMEOUT_MS: { default: '1000', meaning: 'how long to wait for those replicas; unconfirmed, a request gets 503 and a job waits and tries again' },
   SYNC_PREFIX: { default: '{aiq}', meaning: "prefix of every key, BullMQ's included; the braces keep a deployment's keys in one Cluster slot" },

@@ -2,10 +2,11 @@ import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './redis.ts';
 
 /**
- * Asks Redis to confirm that the writes made so far on a connection have reached `replicas`
- * replicas (WAIT), so that a failover to one of them cannot lose them. Resolves with true when
- * enough replicas confirmed within `timeoutMs`; false when not (or when the question could not
- * be asked). WAIT covers every earlier write of the connection it runs on, so it is sent on the
+ * Asks Redis to confirm that the writes made so far on a connection have reached its replicas
+ * (WAIT): every replica attached to the primary, at most `replicas` of them, so that a failover
+ * to one of them cannot lose them. Resolves with true when they confirmed within `timeoutMs`
+ * (or when no replica is attached: nothing to fail over to); false when not, or when the
+ * question could not be asked. WAIT covers every earlier write of the connection it runs on, so it is sent on the
  * connection that made them: on a Cluster, the connection to the master of the deployment's
  * slot (every key of a deployment shares the prefix's hash tag).
  */
@@ -50,12 +51,26 @@ export function createConfirmWrites(options: ReplicaWaitOptions): ConfirmWrites 
     return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === owner);
   }
 
+  // How many replicas the primary has now, read at most once a second: after a failover the
+  // promoted replica has none until one is attached again, and waiting for absent replicas
+  // would refuse every write meanwhile without protecting anything.
+  let attached: { connection: Redis; count: number; at: number } | undefined;
+  async function attachedReplicas(connection: Redis): Promise<number> {
+    if (attached && attached.connection === connection && Date.now() - attached.at < 1_000) return attached.count;
+    const info = await connection.info('replication');
+    const count = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+    attached = { connection, count, at: Date.now() };
+    return count;
+  }
+
   return async () => {
     try {
       const connection = redis instanceof Cluster ? nodeOfSlot(redis) : redis;
       if (!connection) return false;
-      const acked = await connection.wait(replicas, timeoutMs);
-      return acked >= replicas;
+      const target = Math.min(replicas, await attachedReplicas(connection));
+      if (target === 0) return true;
+      const acked = await connection.wait(target, timeoutMs);
+      return acked >= target;
     } catch {
       return false;
     }

@@ -62,9 +62,17 @@ function assertValid(schema: Parameters<typeof parseWith>[0], data: unknown): vo
   if (!r.ok) throw new PayloadInvalidError(r.issues);
 }
 
+/**
+ * Errors that mean Redis cannot take the write now but will again: a lost connection, and what
+ * a Cluster or a replicated Redis answers during a failover (CLUSTERDOWN, TRYAGAIN, MASTERDOWN,
+ * READONLY from a demoted primary, LOADING while a restarted one reads its AOF, ioredis giving
+ * up on a slot it cannot reach).
+ */
 function isConnectionError(err: unknown): boolean {
   const message = err instanceof Error ? err.message : '';
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue|max retries per request/i.test(message);
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|enableOfflineQueue|max retries per request|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Failed to refresh slots cache|Too many Cluster redirections|None of startup nodes is available/i.test(
+    message,
+  );
 }
 
 /**

@@ -4,9 +4,10 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/lib/config.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { findExecutable, startRedisServer, type StartedRedis } from '../../src/lib/redis-locator.ts';
+import { createConfirmWrites } from '../../src/lib/replicas.ts';
 import { createIngress, type IngressApp } from '../../src/producers/ingress/index.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
-import { testPrefix } from '../helpers/redis.ts';
+import { createTestRedis, testPrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 // A private primary and its replica. SIGSTOP on the replica stops it acknowledging replication
@@ -49,6 +50,23 @@ const sale = (id: string, customer: Record<string, string> = { phone: '415555010
 });
 
 describe('REDIS_WAIT_REPLICAS', () => {
+  it('waits for the replicas attached, at most the number configured, and for none when none is (a promoted replica)', async () => {
+    const client = new Redis(primary.url, { maxRetriesPerRequest: null });
+    cleanups.push(() => client.quit());
+    await client.set('k', '1');
+    expect(await createConfirmWrites({ redis: client, prefix: '{p}', replicas: 3, timeoutMs: 300 })!()).toBe(true);
+    replica.process.kill('SIGSTOP');
+    await client.set('k', '2');
+    expect(await createConfirmWrites({ redis: client, prefix: '{p}', replicas: 3, timeoutMs: 300 })!()).toBe(false);
+    replica.process.kill('SIGCONT');
+    // A primary without replicas (the test Redis): nothing to fail over to, nothing to wait for.
+    const alone = createTestRedis();
+    cleanups.push(() => alone.quit());
+    expect(await alone.info('replication')).toMatch(/connected_slaves:0/);
+    expect(await createConfirmWrites({ redis: alone, prefix: '{p}', replicas: 1, timeoutMs: 5_000 })!()).toBe(true);
+    expect(createConfirmWrites({ redis: alone, prefix: '{p}', replicas: 0, timeoutMs: 5_000 })).toBeUndefined();
+  });
+
   it('has the ingress answer 503 while the replica does not confirm, and 2xx once it does, with the request on the replica', async () => {
     const prefix = testPrefix();
     const config = loadConfig(
