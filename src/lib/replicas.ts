@@ -6,9 +6,11 @@ import type { RedisClient } from './redis.ts';
  * (WAIT): every replica attached to the primary, at most `replicas` of them, so that a failover
  * to one of them cannot lose them. Resolves with true when they confirmed within `timeoutMs`
  * (or when no replica is attached: nothing to fail over to); false when not, or when the
- * question could not be asked. WAIT covers every earlier write of the connection it runs on, so it is sent on the
- * connection that made them: on a Cluster, the connection to the master of the deployment's
- * slot (every key of a deployment shares the prefix's hash tag).
+ * question could not be asked.
+ *
+ * WAIT covers every earlier write of the connection it runs on, so it is sent on the connection
+ * that made them: on a Cluster, the one to the master of the deployment's slot (every key of a
+ * deployment shares the prefix's hash tag).
  */
 export type ConfirmWrites = () => Promise<boolean>;
 

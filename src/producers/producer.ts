@@ -62,17 +62,18 @@ function assertValid(schema: Parameters<typeof parseWith>[0], data: unknown): vo
   if (!r.ok) throw new PayloadInvalidError(r.issues);
 }
 
+/** What ioredis says when it has no usable connection (or gave up on a slot it cannot reach). */
+const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|enableOfflineQueue|max retries per request|Failed to refresh slots cache|Too many Cluster redirections|None of startup nodes is available/i;
 /**
- * Errors that mean Redis cannot take the write now but will again: a lost connection, and what
- * a Cluster or a replicated Redis answers during a failover (CLUSTERDOWN, TRYAGAIN, MASTERDOWN,
- * READONLY from a demoted primary, LOADING while a restarted one reads its AOF, ioredis giving
- * up on a slot it cannot reach).
+ * Redis's own error codes for "not now" (they open the message): a Cluster or a replicated
+ * Redis during a failover, READONLY from a demoted primary, LOADING while one reads its AOF.
  */
+const NOT_NOW = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING)\b/;
+
+/** Errors that mean Redis cannot take the write now but will again. */
 function isConnectionError(err: unknown): boolean {
   const message = err instanceof Error ? err.message : '';
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|enableOfflineQueue|max retries per request|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Failed to refresh slots cache|Too many Cluster redirections|None of startup nodes is available/i.test(
-    message,
-  );
+  return CONNECTION_LOST.test(message) || NOT_NOW.test(message);
 }
 
 /**
